@@ -1,0 +1,165 @@
+"""``pychami``: run and administer the pychami server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from pychami import __version__
+from pychami.cli.common import handle_errors
+from pychami.core.auth import LocalIssuer, parse_ttl
+from pychami.core.errors import BadRequest, ConfigError
+from pychami.core.logs import configure_logging, get_logger
+from pychami.core.settings import AuthMode, Settings, load_settings
+
+DEFAULT_SCOPES = ("admin",)
+
+
+def _settings(config: Path | None, **overrides: object) -> Settings:
+    return load_settings(config, **overrides)
+
+
+config_option = click.option(
+    "--config", "config", type=click.Path(dir_okay=False, path_type=Path), help="YAML settings file."
+)
+data_dir_option = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Data directory (default ./pychami-data).",
+)
+db_option = click.option("--db", help="Database URL: sqlite:///PATH or postgresql://USER@HOST/DB.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="pychami")
+def main() -> None:
+    """pychami: SMD, BSS, cloud-init and netboot for diskless HPC clusters.
+
+    \b
+    Quick start:
+      pychami serve                      # SQLite + local token issuer on 127.0.0.1:8081
+      export DEMO_ACCESS_TOKEN=$(pychami token create --sub admin)
+      ochami smd service status
+    """
+
+
+@main.command()
+@click.option("--listen", help="HOST:PORT to serve on (default 127.0.0.1:8081).")
+@data_dir_option
+@db_option
+@config_option
+@click.option("--log-level", help="DEBUG, INFO, WARNING or ERROR.")
+@click.option("--log-format", type=click.Choice(["console", "json"]), help="Log format.")
+@handle_errors
+def serve(
+    listen: str | None,
+    data_dir: Path | None,
+    db: str | None,
+    config: Path | None,
+    log_level: str | None,
+    log_format: str | None,
+) -> None:
+    """Run the all-in-one server (SMD, BSS, cloud-init, boot files)."""
+    import uvicorn  # noqa: PLC0415 - keep other commands fast
+
+    from pychami.server import create_app  # noqa: PLC0415
+
+    settings = _settings(
+        config, listen=listen, data_dir=data_dir, db=db, log_level=log_level, log_format=log_format
+    )
+    configure_logging(settings.log_level, settings.log_format)
+    log = get_logger("pychami.serve")
+    app = create_app(settings)
+    log.info(
+        "pychami starting",
+        version=__version__,
+        listen=settings.listen,
+        database=settings.database_url.split("@")[-1],
+        auth=settings.auth.mode.value,
+    )
+    if settings.auth.mode is AuthMode.LOCAL:
+        hint = (
+            f"--data-dir {settings.data_dir}" if data_dir or settings.data_dir != Path("pychami-data") else ""
+        )
+        click.echo(
+            "pychami: get an admin token with:\n"
+            f"  export DEMO_ACCESS_TOKEN=$(pychami token create {hint} --sub admin --scope admin)".rstrip()
+            + f"\npychami: API at {settings.base_url}",
+            err=True,
+        )
+    uvicorn.run(
+        app,
+        host=settings.listen_host,
+        port=settings.listen_port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+    )
+
+
+@main.group()
+def token() -> None:
+    """Tokens from pychami's own issuer."""
+
+
+@token.command("create")
+@data_dir_option
+@config_option
+@click.option("--sub", default="admin", show_default=True, help="Subject (who the token is for).")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    help="Scope to grant (repeat, or space-separated): smd:read smd:write bss:read bss:write "
+    "cloud-init:read cloud-init:write admin. Default: admin.",
+)
+@click.option("--ttl", default="1h", show_default=True, help="Lifetime: 30m, 1h, 7d ...")
+@handle_errors
+def token_create(
+    data_dir: Path | None, config: Path | None, sub: str, scopes: tuple[str, ...], ttl: str
+) -> None:
+    """Print a signed access token (export it as <CLUSTER>_ACCESS_TOKEN for ochami).
+
+    \b
+    Example:
+      export DEMO_ACCESS_TOKEN=$(pychami token create --sub admin --scope admin --ttl 8h)
+    """
+    settings = _settings(config, data_dir=data_dir)
+    if settings.auth.mode is not AuthMode.LOCAL:
+        raise ConfigError(f"auth.mode is '{settings.auth.mode.value}': tokens come from the external issuer")
+    try:
+        seconds = parse_ttl(ttl)
+    except ValueError as exc:
+        raise BadRequest(f"--ttl: {exc}") from exc
+    granted = [s for item in scopes for s in item.replace(",", " ").split()] or list(DEFAULT_SCOPES)
+    issuer = LocalIssuer.load_or_create(
+        settings.data_dir, settings.auth.issuer or settings.base_url, settings.auth.audience
+    )
+    click.echo(issuer.issue(sub, granted, seconds))
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@data_dir_option
+@db_option
+@config_option
+@handle_errors
+def db_upgrade(data_dir: Path | None, db: str | None, config: Path | None) -> None:
+    """Apply every pending migration (serve does this by itself)."""
+    from pychami.core import migrate  # noqa: PLC0415
+    from pychami.server import migration_dirs, open_database, upgrade_schema  # noqa: PLC0415
+
+    settings = _settings(config, data_dir=data_dir, db=db)
+    database = open_database(settings)
+    upgrade_schema(database)
+    click.echo("schema at: " + " ".join(sorted(migrate.current(database, migration_dirs()))))
+    database.dispose()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,138 @@
+"""Boot events: every node-facing touch, recorded in batches, read back as a per-node timeline."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from pychami.core.db import Database, metadata
+from pychami.core.logs import get_logger
+
+log = get_logger("pychami.events")
+
+boot_events = sa.Table(
+    "boot_events",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
+    sa.Column("ts", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("xname", sa.String(64), nullable=True),
+    sa.Column("mac", sa.String(17), nullable=True),
+    sa.Column("ip", sa.String(45), nullable=True),
+    sa.Column("stage", sa.String(64), nullable=False),
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("detail", sa.JSON(), nullable=True),
+)
+
+
+@dataclass(frozen=True)
+class BootEvent:
+    ts: dt.datetime
+    stage: str
+    source: str
+    xname: str | None = None
+    mac: str | None = None
+    ip: str | None = None
+    detail: Mapping[str, Any] | None = None
+
+
+class BootEventRecorder:
+    """Buffers events in memory and writes them in one INSERT per flush (hot paths never wait on SQL)."""
+
+    def __init__(self, db: Database, flush_interval: float = 0.5, max_buffer: int = 100_000) -> None:
+        self._db = db
+        self._interval = flush_interval
+        self._max = max_buffer
+        self._buffer: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.dropped = 0
+
+    def record(
+        self,
+        stage: str,
+        source: str,
+        *,
+        xname: str | None = None,
+        mac: str | None = None,
+        ip: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
+        row = {
+            "ts": dt.datetime.now(dt.UTC),
+            "stage": stage,
+            "source": source,
+            "xname": xname,
+            "mac": mac,
+            "ip": ip,
+            "detail": dict(detail) if detail else None,
+        }
+        with self._lock:
+            if len(self._buffer) >= self._max:
+                self.dropped += 1
+                return
+            self._buffer.append(row)
+
+    def flush(self) -> int:
+        with self._lock:
+            rows, self._buffer = self._buffer, []
+        if not rows:
+            return 0
+        try:
+            with self._db.transaction() as conn:
+                conn.execute(boot_events.insert(), rows)
+        except Exception:
+            log.exception("boot event flush failed", count=len(rows))
+            return 0
+        return len(rows)
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="boot-events", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        self.flush()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.flush()
+
+    def timeline(
+        self, xname: str | None = None, mac: str | None = None, limit: int = 1000
+    ) -> list[BootEvent]:
+        """Events of one node (by xname or MAC), oldest first."""
+        self.flush()
+        conds = []
+        if xname:
+            conds.append(boot_events.c.xname == xname)
+        if mac:
+            conds.append(boot_events.c.mac == mac.lower())
+        query = sa.select(boot_events).order_by(boot_events.c.ts, boot_events.c.id).limit(limit)
+        if conds:
+            query = query.where(sa.or_(*conds))
+        with self._db.read() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [
+            BootEvent(
+                ts=r["ts"] if r["ts"].tzinfo else r["ts"].replace(tzinfo=dt.UTC),
+                stage=r["stage"],
+                source=r["source"],
+                xname=r["xname"],
+                mac=r["mac"],
+                ip=r["ip"],
+                detail=r["detail"],
+            )
+            for r in rows
+        ]

@@ -1,0 +1,138 @@
+"""Composition root: settings -> database -> auth -> services -> one ASGI app (and daemons)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+from pychami import __version__
+from pychami.core import migrate
+from pychami.core.auth import Authorizer, KeySource, LocalIssuer, TokenVerifier
+from pychami.core.context import AppContext, ServiceModule
+from pychami.core.db import Database
+from pychami.core.events import BootEventRecorder
+from pychami.core.inventory import ChangeSignal, InventoryCache
+from pychami.core.settings import AuthMode, Settings
+from pychami.core.web import (
+    GoJSONResponse,
+    Metrics,
+    RequestContextMiddleware,
+    install_error_handlers,
+    metrics_response,
+    problem,
+)
+from pychami.smd import module as smd_module
+from pychami.smd.service import SMDInventorySource
+
+#: Every HTTP service of the all-in-one server, in mount order.
+SERVICES: Sequence[ServiceModule] = (smd_module,)
+
+
+def migration_dirs() -> list[Path]:
+    return [m.MIGRATIONS for m in SERVICES if m.MIGRATIONS is not None]
+
+
+def open_database(settings: Settings) -> Database:
+    if settings.db is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return Database.from_url(settings.database_url)
+
+
+def upgrade_schema(db: Database) -> None:
+    migrate.upgrade(db, migration_dirs())
+
+
+def build_authorizer(settings: Settings) -> tuple[Authorizer, LocalIssuer | None]:
+    auth = settings.auth
+    if auth.mode is AuthMode.DISABLED:
+        return Authorizer(None), None
+    if auth.mode is AuthMode.LOCAL:
+        issuer = LocalIssuer.load_or_create(
+            settings.data_dir, auth.issuer or settings.base_url, auth.audience
+        )
+        keys = KeySource(jwks=issuer.jwks())
+        verifier = TokenVerifier(keys, issuer.issuer, auth.audience, leeway=auth.leeway)
+        return Authorizer(verifier, enforce_scopes=not auth.compat_any_scope), issuer
+    keys = KeySource(url=auth.jwks_url, ttl=auth.jwks_cache_seconds)
+    verifier = TokenVerifier(keys, auth.issuer, auth.audience or None, leeway=auth.leeway)
+    return Authorizer(verifier, enforce_scopes=not auth.compat_any_scope), None
+
+
+def build_context(settings: Settings, db: Database | None = None) -> AppContext:
+    db = db or open_database(settings)
+    authorizer, issuer = build_authorizer(settings)
+    signal = ChangeSignal()
+    return AppContext(
+        settings=settings,
+        db=db,
+        authorizer=authorizer,
+        events=BootEventRecorder(db),
+        inventory_changed=signal,
+        inventory=InventoryCache(SMDInventorySource(db), signal),
+        issuer=issuer,
+    )
+
+
+def create_app(settings: Settings, *, db: Database | None = None, migrate_schema: bool = True) -> FastAPI:
+    """The all-in-one ASGI application."""
+    ctx = build_context(settings, db)
+    if migrate_schema:
+        upgrade_schema(ctx.db)
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        ctx.events.start()
+        try:
+            yield
+        finally:
+            ctx.events.stop()
+
+    app = FastAPI(
+        title="pychami",
+        version=__version__,
+        description=(
+            "SMD (/hsm/v2), BSS (/boot/v1) and cloud-init (/cloud-init) with the OpenCHAMI wire formats."
+        ),
+        default_response_class=GoJSONResponse,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.ctx = ctx
+    app.state.authorizer = ctx.authorizer
+    install_error_handlers(app)
+    for module in SERVICES:
+        for router in module.build(ctx):
+            app.include_router(router)
+
+    @app.get("/healthz", tags=["operations"], include_in_schema=True)
+    def healthz() -> Response:
+        """Liveness plus database reachability."""
+        try:
+            ctx.db.ping()
+        except Exception as exc:
+            return problem(503, f"database unavailable: {exc}")
+        return GoJSONResponse({"status": "ok", "version": __version__})
+
+    @app.get("/metrics", tags=["operations"])
+    def prometheus() -> Response:
+        """Prometheus metrics of this process."""
+        for state, value in ctx.db.pool_status().items():
+            metrics.db_pool.labels(state).set(value)
+        return metrics_response(metrics)
+
+    @app.get("/.well-known/jwks.json", tags=["auth"])
+    def jwks(request: Request) -> Response:
+        """Public keys of pychami's own token issuer (404 when an external issuer is used)."""
+        del request
+        if ctx.issuer is None:
+            return problem(404, "this server does not issue tokens (auth.mode is not 'local')")
+        return GoJSONResponse(ctx.issuer.jwks())
+
+    app.add_middleware(RequestContextMiddleware, metrics=metrics, max_body=settings.max_body_bytes)
+    return app

@@ -1,0 +1,1 @@
+"""SMD repositories: SQL for components, interfaces, endpoints, groups and partitions."""
