@@ -15,7 +15,7 @@ from pychami.core.auth import Authorizer, KeySource, LocalIssuer, TokenVerifier
 from pychami.core.context import AppContext, ServiceModule
 from pychami.core.db import Database
 from pychami.core.events import BootEventRecorder
-from pychami.core.inventory import ChangeSignal, InventoryCache
+from pychami.core.inventory import ChangeSignal, InventoryCache, InventorySource
 from pychami.core.settings import AuthMode, Settings
 from pychami.core.web import (
     GoJSONResponse,
@@ -62,7 +62,10 @@ def build_authorizer(settings: Settings) -> tuple[Authorizer, LocalIssuer | None
     return Authorizer(verifier, enforce_scopes=not auth.compat_any_scope), None
 
 
-def build_context(settings: Settings, db: Database | None = None) -> AppContext:
+def build_context(
+    settings: Settings, db: Database | None = None, inventory_source: InventorySource | None = None
+) -> AppContext:
+    """The object graph of one process; ``inventory_source`` replaces SMD's (tests, tools)."""
     db = db or open_database(settings)
     authorizer, issuer = build_authorizer(settings)
     signal = ChangeSignal()
@@ -72,14 +75,20 @@ def build_context(settings: Settings, db: Database | None = None) -> AppContext:
         authorizer=authorizer,
         events=BootEventRecorder(db),
         inventory_changed=signal,
-        inventory=InventoryCache(SMDInventorySource(db), signal),
+        inventory=InventoryCache(inventory_source or SMDInventorySource(db), signal),
         issuer=issuer,
     )
 
 
-def create_app(settings: Settings, *, db: Database | None = None, migrate_schema: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    migrate_schema: bool = True,
+    inventory_source: InventorySource | None = None,
+) -> FastAPI:
     """The all-in-one ASGI application."""
-    ctx = build_context(settings, db)
+    ctx = build_context(settings, db, inventory_source)
     if migrate_schema:
         upgrade_schema(ctx.db)
     metrics = Metrics()
