@@ -140,6 +140,10 @@ class Metrics:
         return generate_latest(self.registry)
 
 
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_FORM = b"application/x-www-form-urlencoded"
+
+
 class RequestContextMiddleware:
     """Request id, body-size limit, access log and metrics, as plain ASGI (no per-request task)."""
 
@@ -152,7 +156,16 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = scope.get("path", "")
+        if len(path) > 1 and path.endswith("/"):
+            # chi's StripSlashes: upstream clients call e.g. /hsm/v2/Inventory/EthernetInterfaces/
+            scope = {**scope, "path": path.rstrip("/") or "/"}
         headers = dict(scope.get("headers") or [])
+        ctype = headers.get(b"content-type", b"")
+        if scope.get("method") in _BODY_METHODS and (not ctype or ctype.startswith(_FORM)):
+            # Upstream's Go handlers decode JSON whatever the content type (curl -d sends a form type).
+            headers[b"content-type"] = b"application/json"
+            scope = {**scope, "headers": [(k, v) for k, v in headers.items()]}
         request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body:

@@ -8,6 +8,12 @@ from pychami.smd.service import SMDService
 
 
 def routers(service: SMDService) -> list[APIRouter]:
-    from pychami.smd.api import service_routes  # noqa: PLC0415
+    from pychami.smd.api import components, endpoints, groups, interfaces, service_routes  # noqa: PLC0415
 
-    return [service_routes.router(service)]
+    return [
+        service_routes.router(service),
+        components.router(service),
+        interfaces.router(service),
+        endpoints.router(service),
+        groups.router(service),
+    ]

@@ -1,11 +1,11 @@
-"""SMD domain rules and transactions."""
+"""The inventory snapshot SMD hands to the other services."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
 from pychami.core.db import Database
-from pychami.core.inventory import ChangeSignal, Interface, InventorySnapshot, IPAddress, Node
+from pychami.core.inventory import Interface, InventorySnapshot, IPAddress, Node
 from pychami.smd import tables as t
 
 
@@ -79,11 +79,3 @@ class SMDInventorySource:
             for xname, nid, state, enabled, role, subrole, arch in comps
         )
         return InventorySnapshot(nodes=nodes, group_members={k: tuple(v) for k, v in group_members.items()})
-
-
-class SMDService:
-    """Entry point of every SMD operation; each write is one transaction and signals a change."""
-
-    def __init__(self, db: Database, changed: ChangeSignal) -> None:
-        self.db = db
-        self.changed = changed

@@ -1,1 +1,0 @@
-"""SMD repositories: SQL for components, interfaces, endpoints, groups and partitions."""
