@@ -14,6 +14,7 @@ from pychami.core import migrate
 from pychami.core.auth import Authorizer, KeySource, LocalIssuer, TokenVerifier
 from pychami.core.context import AppContext, ServiceModule
 from pychami.core.db import Database
+from pychami.core.errors import ConfigError
 from pychami.core.events import BootEventRecorder
 from pychami.core.inventory import ChangeSignal, InventoryCache, InventorySource
 from pychami.core.settings import AuthMode, Settings
@@ -46,14 +47,23 @@ def upgrade_schema(db: Database) -> None:
     migrate.upgrade(db, migration_dirs())
 
 
+def check_schema(db: Database) -> None:
+    """Refuse to serve a database whose schema is behind this code (PostgreSQL is migrated explicitly)."""
+    wanted = set(migrate.heads(db, migration_dirs()))
+    have = migrate.current(db, migration_dirs())
+    if not wanted <= have:
+        raise ConfigError(
+            "database schema is not up to date "
+            f"(missing: {', '.join(sorted(wanted - have))}): run `pychami db upgrade --db URL` first"
+        )
+
+
 def build_authorizer(settings: Settings) -> tuple[Authorizer, LocalIssuer | None]:
     auth = settings.auth
     if auth.mode is AuthMode.DISABLED:
         return Authorizer(None), None
     if auth.mode is AuthMode.LOCAL:
-        issuer = LocalIssuer.load_or_create(
-            settings.data_dir, auth.issuer or settings.base_url, auth.audience
-        )
+        issuer = LocalIssuer.load_or_create(settings.data_dir, settings.token_issuer, auth.audience)
         keys = KeySource(jwks=issuer.jwks())
         verifier = TokenVerifier(keys, issuer.issuer, auth.audience, leeway=auth.leeway)
         return Authorizer(verifier, enforce_scopes=not auth.compat_any_scope), issuer
@@ -88,6 +98,7 @@ def create_app(
     inventory_source: InventorySource | None = None,
 ) -> FastAPI:
     """The all-in-one ASGI application."""
+    owns_db = db is None
     ctx = build_context(settings, db, inventory_source)
     if migrate_schema:
         upgrade_schema(ctx.db)
@@ -100,6 +111,8 @@ def create_app(
             yield
         finally:
             ctx.events.stop()
+            if owns_db:
+                ctx.db.dispose()
 
     app = FastAPI(
         title="pychami",

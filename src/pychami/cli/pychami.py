@@ -63,14 +63,17 @@ def serve(
     """Run the all-in-one server (SMD, BSS, cloud-init, boot files)."""
     import uvicorn  # noqa: PLC0415 - keep other commands fast
 
-    from pychami.server import create_app  # noqa: PLC0415
+    from pychami.server import check_schema, create_app  # noqa: PLC0415
 
     settings = _settings(
         config, listen=listen, data_dir=data_dir, db=db, log_level=log_level, log_format=log_format
     )
     configure_logging(settings.log_level, settings.log_format)
     log = get_logger("pychami.serve")
-    app = create_app(settings)
+    sqlite = settings.database_url.startswith("sqlite")
+    app = create_app(settings, migrate_schema=sqlite)
+    if not sqlite:
+        check_schema(app.state.ctx.db)
     log.info(
         "pychami starting",
         version=__version__,
@@ -133,9 +136,7 @@ def token_create(
     except ValueError as exc:
         raise BadRequest(f"--ttl: {exc}") from exc
     granted = [s for item in scopes for s in item.replace(",", " ").split()] or list(DEFAULT_SCOPES)
-    issuer = LocalIssuer.load_or_create(
-        settings.data_dir, settings.auth.issuer or settings.base_url, settings.auth.audience
-    )
+    issuer = LocalIssuer.load_or_create(settings.data_dir, settings.token_issuer, settings.auth.audience)
     click.echo(issuer.issue(sub, granted, seconds))
 
 

@@ -151,6 +151,11 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'pychami.db').resolve()}"
 
     @property
+    def token_issuer(self) -> str:
+        """``iss`` of tokens from pychami's own issuer: fixed, so tokens do not depend on the listen port."""
+        return self.auth.issuer or "pychami"
+
+    @property
     def listen_host(self) -> str:
         return split_listen(self.listen)[0]
 

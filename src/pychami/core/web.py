@@ -165,7 +165,7 @@ class RequestContextMiddleware:
         if scope.get("method") in _BODY_METHODS and (not ctype or ctype.startswith(_FORM)):
             # Upstream's Go handlers decode JSON whatever the content type (curl -d sends a form type).
             headers[b"content-type"] = b"application/json"
-            scope = {**scope, "headers": [(k, v) for k, v in headers.items()]}
+            scope = {**scope, "headers": list(headers.items())}
         request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body:

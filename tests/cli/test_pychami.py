@@ -1,0 +1,144 @@
+"""The ``pychami`` admin command: tokens, migrations, and ``serve`` as a real process over HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import jwt
+import pytest
+from click.testing import CliRunner
+
+from pychami.cli.pychami import main
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_token_create_prints_a_jwt(tmp_path: Path) -> None:
+    """token create prints an RS256 JWT with sub, scopes, exp; ttl and scopes come from the flags."""
+    result = CliRunner().invoke(
+        main,
+        [
+            "token",
+            "create",
+            "--data-dir",
+            str(tmp_path),
+            "--sub",
+            "ops",
+            "--scope",
+            "smd:read bss:read",
+            "--scope",
+            "cloud-init:write",
+            "--ttl",
+            "30m",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    token = result.output.strip()
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["sub"] == "ops"
+    assert claims["scope"] == "smd:read bss:read cloud-init:write"
+    assert claims["exp"] - claims["iat"] == 1800
+    assert jwt.get_unverified_header(token)["alg"] == "RS256"
+
+
+def test_token_create_bad_ttl(tmp_path: Path) -> None:
+    """A bad --ttl is a one-line error and a non-zero exit."""
+    result = CliRunner().invoke(main, ["token", "create", "--data-dir", str(tmp_path), "--ttl", "soon"])
+    assert result.exit_code == 1
+    assert "Error: --ttl: invalid duration 'soon'" in result.output
+
+
+def test_db_upgrade_reports_heads(tmp_path: Path, db_url: str) -> None:
+    """db upgrade migrates an empty database and prints the revisions reached (idempotent)."""
+    for _ in range(2):
+        result = CliRunner().invoke(main, ["db", "upgrade", "--data-dir", str(tmp_path), "--db", db_url])
+        assert result.exit_code == 0, result.output
+        assert "smd_0001" in result.output and "core_0001" in result.output
+
+
+def test_invalid_setting_is_exit_2(tmp_path: Path) -> None:
+    """serve with an invalid flag value explains the setting and exits 2 without starting."""
+    result = CliRunner().invoke(main, ["serve", "--listen", "localhost", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "listen address 'localhost' must be HOST:PORT" in result.output
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """`pychami serve` as a subprocess on a free loopback port with its own data directory."""
+    port = _free_port()
+    data = tmp_path / "data"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pychami.cli.pychami",
+            "serve",
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--data-dir",
+            str(data),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            proc.kill()
+            proc.wait()
+            raise AssertionError((tmp_path / "serve.log").read_text())
+        yield base, data
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+
+
+def test_serve_end_to_end(served: tuple[str, Path]) -> None:
+    """A token from `pychami token create` works against a running server over real HTTP."""
+    base, data = served
+    token = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pychami.cli.pychami",
+            "token",
+            "create",
+            "--data-dir",
+            str(data),
+            "--sub",
+            "admin",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    assert httpx.get(f"{base}/hsm/v2/groups").status_code == 401
+    auth = {"Authorization": f"Bearer {token}"}
+    body = {"Components": [{"ID": "x1000c0s0b0n0", "State": "On", "NID": 1}]}
+    assert httpx.post(f"{base}/hsm/v2/State/Components", json=body, headers=auth).status_code == 204
+    got = httpx.get(f"{base}/hsm/v2/State/Components?type=Node").json()
+    assert got["Components"][0]["ID"] == "x1000c0s0b0n0"
+    assert (data / "pychami.db").exists()
