@@ -86,17 +86,18 @@ class ComponentsRepository:
 
     def upsert(self, rows: Sequence[dict[str, Any]], force: bool) -> None:
         """Insert new components; existing ones are skipped, or with ``force`` get only the
-        FORCE_UPDATE_COLUMNS of the row."""
-        for part in chunks(list(rows), 400):
-            stmt = insert_for(self.conn, t.components).values(part)
-            if force:
-                stmt = stmt.on_conflict_do_update(
-                    index_elements=[c.id],
-                    set_={col: stmt.excluded[col] for col in FORCE_UPDATE_COLUMNS},
-                )
-            else:
-                stmt = stmt.on_conflict_do_nothing(index_elements=[c.id])
-            self.conn.execute(stmt)
+        FORCE_UPDATE_COLUMNS of the row. Values are bound parameters so the statement compiles once."""
+        if not rows:
+            return
+        stmt = insert_for(self.conn, t.components)
+        if force:
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[c.id], set_={col: stmt.excluded[col] for col in FORCE_UPDATE_COLUMNS}
+            )
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=[c.id])
+        for part in chunks(list(rows), 1000):
+            self.conn.execute(stmt, part)
 
     def update(self, ids: Sequence[str], values: dict[str, Any]) -> int:
         count = 0

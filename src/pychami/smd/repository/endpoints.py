@@ -50,12 +50,13 @@ class RedfishEndpointsRepository:
         return self.conn.execute(sa.select(rfe).where(rfe.c.id == xname)).first()
 
     def conflicts(self, ids: Sequence[str], fqdns: Sequence[str]) -> set[str]:
-        """IDs or FQDNs already taken."""
+        """IDs or FQDNs already taken (one query per chunk of names)."""
+        wanted_ids, wanted_fqdns = set(ids), set(fqdns)
         taken: set[str] = set()
-        for part in chunks(list(ids)):
-            taken.update(self.conn.execute(sa.select(rfe.c.id).where(rfe.c.id.in_(part))).scalars())
-        for part in chunks(list(fqdns)):
-            taken.update(self.conn.execute(sa.select(rfe.c.fqdn).where(rfe.c.fqdn.in_(part))).scalars())
+        for part in chunks(sorted(wanted_ids | wanted_fqdns)):
+            stmt = sa.select(rfe.c.id, rfe.c.fqdn).where(sa.or_(rfe.c.id.in_(part), rfe.c.fqdn.in_(part)))
+            for rid, fqdn in self.conn.execute(stmt):
+                taken |= ({rid} & wanted_ids) | ({fqdn} & wanted_fqdns)
         return taken
 
     def insert(self, rows: Sequence[dict[str, Any]]) -> None:
@@ -102,12 +103,14 @@ class ComponentEndpointsRepository:
         return rows[0] if rows else None
 
     def upsert(self, rows: Sequence[dict[str, Any]]) -> None:
-        for part in chunks(list(rows), 200):
-            stmt = insert_for(self.conn, ce).values(part)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[ce.c.id], set_={k: stmt.excluded[k] for k in part[0] if k != "id"}
-            )
-            self.conn.execute(stmt)
+        if not rows:
+            return
+        stmt = insert_for(self.conn, ce)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[ce.c.id], set_={k: stmt.excluded[k] for k in rows[0] if k != "id"}
+        )
+        for part in chunks(list(rows), 1000):
+            self.conn.execute(stmt, part)
 
     def delete(self, xname: str | None) -> int:
         if xname is None:

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from pychami.core.db import chunks, insert_for
+from pychami.core.db import chunks
 from pychami.smd import tables as t
 
 ei = t.ethernet_interfaces
@@ -128,15 +128,15 @@ class InterfacesRepository:
             present = self.existing_macs([r.mac for r in records])
             rows = [row for row in rows if row["mac"] not in present]
             records = [r for r in records if r.mac not in present]
-        for part in chunks(rows, 400):
-            self.conn.execute(insert_for(self.conn, ei).values(part))
+        for part in chunks(rows, 1000):
+            self.conn.execute(ei.insert(), part)
         ip_rows = [
             {"interface_id": r.id, "ip": ip, "network": net, "position": pos}
             for r in records
             for pos, (ip, net) in enumerate(r.ips)
         ]
-        for part in chunks(ip_rows, 400):
-            self.conn.execute(insert_for(self.conn, ips).values(part))
+        for part in chunks(ip_rows, 1000):
+            self.conn.execute(ips.insert(), part)
         inserted.extend(r.id for r in records)
         return inserted
 

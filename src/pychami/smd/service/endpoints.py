@@ -244,37 +244,37 @@ class V2Parse:
             "MACAddress": nic["mac"],
         }
 
-    def apply(self, conn: Connection, force: bool) -> None:
-        comps = ComponentsRepository(conn)
-        # BMC: upsert, an existing one keeps its NID/role/enabled but gets the parse's state/flag.
-        for row in self.components:
-            comps.upsert([_full(row)], force=True)
-        for row in self.node_components:
-            comps.upsert([_full(row)], force=True)
-        ifaces = InterfacesRepository(conn)
-        # De-duplicate MACs within the payload (first wins), then skip those already stored.
-        unique: dict[str, InterfaceRecord] = {}
-        for rec in self.interfaces:
-            unique.setdefault(rec.mac, rec)
-        records = list(unique.values())
-        if force:
-            present = ifaces.existing_macs([r.mac for r in records])
-            for rec in records:
-                if rec.mac in present:
-                    ifaces.update(
-                        rec.id,
-                        {
-                            "component_id": rec.component_id,
-                            "type": rec.type,
-                            "description": rec.description,
-                            "last_update": rec.last_update,
-                        },
-                    )
-                    if rec.ips:
-                        ifaces.replace_ips(rec.id, rec.ips)
-        ifaces.insert(records, skip_existing=True)
-        if self.endpoints:
-            ComponentEndpointsRepository(conn).upsert(self.endpoints)
+
+def apply_parses(conn: Connection, parses: Sequence[V2Parse], force: bool) -> None:
+    """Write what the parses create, batched across endpoints (one statement per table)."""
+    if not parses:
+        return
+    comps = [_full(row) for p in parses for row in (*p.components, *p.node_components)]
+    # BMCs and nodes: upsert; existing ones keep NID/role/enabled and take the parse's state/flag.
+    ComponentsRepository(conn).upsert(comps, force=True)
+    ifaces = InterfacesRepository(conn)
+    unique: dict[str, InterfaceRecord] = {}
+    for parse in parses:
+        for rec in parse.interfaces:
+            unique.setdefault(rec.mac, rec)  # first wins for a MAC repeated in the payload
+    records = list(unique.values())
+    if force:
+        present = ifaces.existing_macs([r.mac for r in records])
+        for rec in records:
+            if rec.mac in present:
+                ifaces.update(
+                    rec.id,
+                    {
+                        "component_id": rec.component_id,
+                        "type": rec.type,
+                        "description": rec.description,
+                        "last_update": rec.last_update,
+                    },
+                )
+                if rec.ips:
+                    ifaces.replace_ips(rec.id, rec.ips)
+    ifaces.insert(records, skip_existing=True)
+    ComponentEndpointsRepository(conn).upsert([ep for p in parses for ep in p.endpoints])
 
 
 def _full(row: dict[str, Any]) -> dict[str, Any]:
@@ -337,8 +337,7 @@ class EndpointsService:
             if repo.conflicts(ids, fqdns):
                 raise Conflict(RFE_CONFLICT)
             repo.insert(rows)
-            for parse in parses:
-                parse.apply(conn, force=False)
+            apply_parses(conn, parses, force=False)
         self.changed.bump()
         return ids
 
@@ -358,7 +357,7 @@ class EndpointsService:
                 raise Conflict(RFE_CONFLICT)
             repo.replace(row)
             if parse is not None:
-                parse.apply(conn, force=True)
+                apply_parses(conn, [parse], force=True)
             stored = repo.get(target)
         self.changed.bump()
         assert stored is not None
