@@ -156,5 +156,10 @@ def create_app(
             return problem(404, "this server does not issue tokens (auth.mode is not 'local')")
         return GoJSONResponse(ctx.issuer.jwks())
 
-    app.add_middleware(RequestContextMiddleware, metrics=metrics, max_body=settings.max_body_bytes)
+    app.add_middleware(
+        RequestContextMiddleware,
+        metrics=metrics,
+        max_body=settings.max_body_bytes,
+        access_log=settings.log_level == "DEBUG",
+    )
     return app

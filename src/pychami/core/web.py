@@ -147,10 +147,11 @@ _FORM = b"application/x-www-form-urlencoded"
 class RequestContextMiddleware:
     """Request id, body-size limit, access log and metrics, as plain ASGI (no per-request task)."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics, max_body: int) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, max_body: int, access_log: bool = False) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body = max_body
+        self.access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -206,6 +207,15 @@ class RequestContextMiddleware:
             method = scope.get("method", "")
             self.metrics.requests.labels(method, template, str(status)).inc()
             self.metrics.latency.labels(method, template).observe(elapsed)
+            if self.access_log:
+                log.info(
+                    "request",
+                    method=method,
+                    path=scope.get("path"),
+                    status=status,
+                    ms=round(elapsed * 1000, 2),
+                    client=(scope.get("client") or ("", 0))[0],
+                )
             structlog.contextvars.unbind_contextvars("request_id")
 
     async def _too_large(self, send: Send, request_id: str) -> None:
