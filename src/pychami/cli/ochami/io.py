@@ -170,10 +170,15 @@ def emit_body(body: bytes, fmt: str) -> None:
     emit(value, fmt)
 
 
+def stdin_is_tty() -> bool:
+    """Whether a person can answer a question on stdin."""
+    return sys.stdin.isatty()
+
+
 def confirm(question: str, no_confirm: bool) -> bool:
     """Ask before a destructive action; refuse to prompt without a terminal."""
     if no_confirm:
         return True
-    if not sys.stdin.isatty():
+    if not stdin_is_tty():
         raise BadRequest(f"{question.rstrip('?')}: refusing to ask without a terminal; pass --no-confirm")
     return click.confirm(question, default=False)
