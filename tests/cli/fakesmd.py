@@ -266,7 +266,8 @@ class FakeSMD:
         if iid in self.ifaces:
             return _problem(
                 409,
-                "operation would conflict with an existing component ethernet interface that has the same MAC address.",
+                "operation would conflict with an existing component ethernet interface that has the "
+                "same MAC address.",
             )
         self.ifaces[iid] = {
             "ID": iid,

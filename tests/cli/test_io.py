@@ -1,4 +1,4 @@
-"""Payload input (-d string/@file/@-, -f json|json-pretty|yaml), output (-F ...), HTTP errors, confirmation."""
+"""Payload input (-d string, @file, @-; -f json|json-pretty|yaml), output (-F), HTTP errors, prompts."""
 
 from __future__ import annotations
 

@@ -61,7 +61,7 @@ CASES: list[tuple[list[str], list[tuple[str, str, Any, Any]]]] = [
                 },
             )
         ],
-    ),  # fmt: skip
+    ),
     (
         [
             "component",
@@ -95,7 +95,7 @@ CASES: list[tuple[list[str], list[tuple[str, str, Any, Any]]]] = [
                 },
             )
         ],
-    ),  # fmt: skip
+    ),
     (
         ["component", "add", "-d", '{"Components":[{"ID":"x1000c0s0b5n0","State":"On"}]}'],
         [("POST", "/State/Components", [], {"Components": [{"ID": "x1000c0s0b5n0", "State": "On"}]})],
@@ -149,7 +149,7 @@ CASES: list[tuple[list[str], list[tuple[str, str, Any, Any]]]] = [
                 None,
             )
         ],
-    ),  # fmt: skip
+    ),
     (
         ["iface", "get", "-i", "525400beef01"],
         [("GET", "/Inventory/EthernetInterfaces/525400beef01", [], None)],
@@ -176,7 +176,7 @@ CASES: list[tuple[list[str], list[tuple[str, str, Any, Any]]]] = [
                 },
             )
         ],
-    ),  # fmt: skip
+    ),
     (
         ["iface", "add", "-D", "eth1", "x1000c0s0b1n0", "52:54:00:be:ef:03"],
         [
@@ -192,7 +192,7 @@ CASES: list[tuple[list[str], list[tuple[str, str, Any, Any]]]] = [
                 },
             )
         ],
-    ),  # fmt: skip
+    ),
     (
         ["iface", "delete", "--no-confirm", "525400beef01"],
         [("DELETE", "/Inventory/EthernetInterfaces/525400beef01", [], None)],
@@ -233,7 +233,7 @@ CASES: list[tuple[list[str], list[tuple[str, str, Any, Any]]]] = [
                 },
             )
         ],
-    ),  # fmt: skip
+    ),
     (
         [
             "rfe",
@@ -266,7 +266,7 @@ CASES: list[tuple[list[str], list[tuple[str, str, Any, Any]]]] = [
                 None,
             )
         ],
-    ),  # fmt: skip
+    ),
     (
         ["rfe", "delete", "--no-confirm", "x1000c0s0b0"],
         [("DELETE", "/Inventory/RedfishEndpoints/x1000c0s0b0", [], None)],
@@ -296,7 +296,7 @@ CASES: list[tuple[list[str], list[tuple[str, str, Any, Any]]]] = [
                 },
             )
         ],
-    ),  # fmt: skip
+    ),
     (
         ["group", "add", "-D", "x", "empty"],
         [("POST", "/groups", [], {"label": "empty", "description": "x", "members": {"ids": []}})],
