@@ -143,7 +143,8 @@ class FakeSMD:
                 if body["ID"] in self.rfes:
                     return _problem(
                         409,
-                        "operation would conflict with an existing resource that has the same FQDN or xname ID.",
+                        "operation would conflict with an existing resource that has the same FQDN or "
+                        "xname ID.",
                     )
                 self._store_rfe(body)
                 return httpx.Response(201, json=[{"URI": f"{BASE}/Inventory/RedfishEndpoints/{body['ID']}"}])
