@@ -57,6 +57,8 @@ class FakeSMD:
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     fail: dict[tuple[str, str], int] = field(default_factory=dict)
+    parse_interfaces: bool = True
+    """False behaves like SMD before v2.19, whose RFE parse did not create interfaces."""
 
     def transport(self) -> httpx.MockTransport:
         """The transport to give the CLI."""
@@ -289,7 +291,7 @@ class FakeSMD:
             comp = self.components.setdefault(xname, self._component({"ID": xname, "NID": i + 1}))
             comp["State"] = "On"
             self.compeps[xname] = {"ID": xname, "RedfishEndpointID": rid, "Enabled": True}
-            for e in system.get("ethernet_interfaces") or []:
+            for e in (system.get("ethernet_interfaces") or []) if self.parse_interfaces else []:
                 self._add_iface(
                     {
                         "MACAddress": e["mac"],

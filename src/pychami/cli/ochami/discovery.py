@@ -333,10 +333,8 @@ def _node_bmc(
     chk: _Checker,
 ) -> str | None:
     if legacy:
-        if not xname:
-            return None
-        bmc = bmc_of(xname)
-        if bmc in bmcs:
+        bmc = bmc_of(xname) if xname else None
+        if bmc is not None and bmc in bmcs:
             # several nodes behind one BMC: they must agree on it, and that is no duplicate
             known = bmcs[bmc]
             mac_s = normalise_mac(str(n.get("bmc_mac") or ""))
@@ -345,7 +343,8 @@ def _node_bmc(
             return bmc
         mac = chk.mac(where, "bmc_mac", n["bmc_mac"]) if n.get("bmc_mac") not in (None, "") else None
         ip = chk.ip(where, "bmc_ip", n["bmc_ip"]) if n.get("bmc_ip") not in (None, "") else None
-        bmcs[bmc] = BMCSpec(str(n.get("name") or bmc), bmc, mac, ip, str(n.get("bmc_fqdn") or ""))
+        if bmc is not None:
+            bmcs[bmc] = BMCSpec(str(n.get("name") or bmc), bmc, mac, ip, str(n.get("bmc_fqdn") or ""))
         return bmc
     ref = n.get("bmc")
     if ref in (None, ""):
