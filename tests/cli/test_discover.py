@@ -1,4 +1,5 @@
 """`ochami discover static`: both file forms, full validation before sending, the §1.9 request sequence."""
+# ruff: noqa: E501  (tables of test cases read better one case per line)
 
 from __future__ import annotations
 
