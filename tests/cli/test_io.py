@@ -32,6 +32,9 @@ def test_table_unwraps_collections() -> None:
     assert lines[1].split() == ["x1000c0s0b0n0", "true", "1", "Compute", "On", "Node"]
     assert lines[2].split() == ["x1000c0s0b1n0", "2", "Node"]
     assert table([]) == "(none)"
+    long = table([{"ID": "a", "Info": {"k": "v" * 100}}]).splitlines()[1]
+    assert long.endswith("...")
+    assert len(long.split(None, 1)[1]) == 60
     assert table({"IPAddresses": [{"IPAddress": "1.2.3.4", "Network": "mgmt"}]}).splitlines()[1].split() == [
         "1.2.3.4",
         "mgmt",

@@ -14,6 +14,8 @@ from pychami.core.errors import BadRequest
 
 INPUT_FORMATS = ("json", "json-pretty", "yaml")
 OUTPUT_FORMATS = ("json", "json-pretty", "yaml", "table")
+MAX_CELL = 60
+"""Nested values longer than this are cut in tables (use -F json for everything)."""
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -131,7 +133,8 @@ def _cell(value: Any) -> str:
         return ",".join(
             (f"{v.get('Network')}:" if v.get("Network") else "") + str(v["IPAddress"]) for v in value
         )
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return text if len(text) <= MAX_CELL else text[: MAX_CELL - 3] + "..."
 
 
 def table(value: Any) -> str:
