@@ -247,9 +247,9 @@ def plan(doc: Any) -> Plan:
                 chk.problems.append(f"{where}: duplicate NID {nid} (also used by {nid_seen[nid]})")
             else:
                 nid_seen[nid] = where
+        bmc_xname = _node_bmc(where, n, xname, legacy, bmcs, bmc_by_name, chk)
         node_groups = _groups(where, n, chk)
         interfaces = _interfaces(where, n, chk)
-        bmc_xname = _node_bmc(where, n, xname, legacy, bmcs, bmc_by_name, chk)
         if xname and isinstance(nid, int) and bmc_xname and "name" in n and n["name"] not in (None, ""):
             node = NodeSpec(str(n["name"]), xname, nid, bmc_xname, node_groups, interfaces)
             nodes.append(node)
