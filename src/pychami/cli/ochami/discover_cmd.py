@@ -9,7 +9,7 @@ import click
 from pychami.cli.ochami import discovery as dsc
 from pychami.cli.ochami.client import HTTPFailure, ServiceClient
 from pychami.cli.ochami.env import get_env
-from pychami.cli.ochami.io import INPUT_FORMATS, parse_payload, read_raw
+from pychami.cli.ochami.io import INPUT_FORMATS, parse_payload, read_raw, stdin_is_tty
 from pychami.core.errors import PychamiError
 
 
@@ -62,6 +62,8 @@ def static(
     env = get_env()
     if uri:
         env.service_uris["smd"] = uri
+    if data is None and stdin_is_tty():
+        click.echo("reading the nodes file from stdin (end with Ctrl-D; or use -d @FILE)", err=True)
     text = read_raw(data) if data is not None else sys.stdin.read()
     plan = dsc.plan(parse_payload(text, format_input))
     for warning in plan.warnings:
