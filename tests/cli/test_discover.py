@@ -305,7 +305,7 @@ def test_all_problems_reported_at_once(demo: Ochami, smd: FakeSMD) -> None:
     ("doc", "expected"),
     [
         ({"nodes": []}, ["the file lists no nodes"]),
-        ({"hosts": []}, ["unknown top-level key(s): hosts"]),
+        ({"hosts": []}, ["the file needs a 'nodes' list"]),
         ({"nodes": {"a": 1}}, ["the file needs a 'nodes' list"]),
         ({"nodes": [_node(1)], "bmcs": {}}, ["'bmcs' must be a list"]),
         ("text", ["the file must hold a 'nodes:' mapping or a list of nodes"]),
@@ -332,6 +332,17 @@ def test_unknown_keys_warn(demo: Ochami, smd: FakeSMD) -> None:
     r = demo("-L", "basic", "discover", "static", "-d", json.dumps({"nodes": [_node(1, colour="red")]}))
     assert r.exit_code == 0
     assert r.stderr == "WRN node 1 (compute1): unknown key 'colour' ignored\n"
+    r = demo(
+        "-L",
+        "basic",
+        "discover",
+        "static",
+        "--overwrite",
+        "-d",
+        json.dumps({"version": 1, "nodes": [_node(1)]}),
+    )
+    assert r.exit_code == 0
+    assert r.stderr == "WRN the file: unknown key 'version' ignored\n"
 
 
 def test_undecodable_file(demo: Ochami, smd: FakeSMD) -> None:

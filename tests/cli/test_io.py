@@ -108,6 +108,10 @@ def test_payload_from_file_and_stdin(demo: Ochami, smd: FakeSMD) -> None:
     ("args", "message"),
     [
         (["-d", "{not json"], "unable to unmarshal payload as JSON"),
+        (
+            ["-d", "label: x"],
+            "Expecting value: line 1 column 1 (char 0) (for YAML input use -f yaml)",
+        ),
         (["-f", "yaml", "-d", "a: [b"], "unable to unmarshal payload as YAML"),
         (["-d", "@/nonexistent/file.json"], "unable to read payload file /nonexistent/file.json"),
         (["-d", "42"], "payload must be a list of objects or one object"),

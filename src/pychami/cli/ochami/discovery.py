@@ -162,9 +162,6 @@ def _as_list(doc: Any) -> tuple[list[Any], list[Any] | None]:
     if isinstance(doc, list):
         return doc, None
     if isinstance(doc, Mapping):
-        unknown = set(doc) - {"nodes", "bmcs"}
-        if unknown:
-            raise DiscoveryInvalid([f"unknown top-level key(s): {', '.join(sorted(map(str, unknown)))}"])
         nodes = doc.get("nodes")
         if not isinstance(nodes, list):
             raise DiscoveryInvalid(["the file needs a 'nodes' list"])
@@ -181,6 +178,8 @@ def plan(doc: Any) -> Plan:
     if not raw_nodes:
         raise DiscoveryInvalid(["the file lists no nodes"])
     chk = _Checker()
+    if isinstance(doc, Mapping):
+        chk.unknown("the file", doc, {"nodes", "bmcs"})
     legacy = raw_bmcs is None and any(
         isinstance(n, Mapping) and ("bmc_mac" in n or "bmc_ip" in n) for n in raw_nodes
     )

@@ -84,7 +84,8 @@ def parse_payload(text: str, fmt: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise BadRequest(f"unable to unmarshal payload as JSON: {exc}") from exc
+        hint = "" if text.lstrip()[:1] in ("{", "[", '"') else " (for YAML input use -f yaml)"
+        raise BadRequest(f"unable to unmarshal payload as JSON: {exc}{hint}") from exc
 
 
 def read_payload(data: str, fmt: str) -> Any:
