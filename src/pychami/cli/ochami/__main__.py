@@ -1,0 +1,5 @@
+"""``python -m pychami.cli.ochami``."""
+
+from pychami.cli.ochami.main import main
+
+main()

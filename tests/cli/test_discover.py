@@ -1,0 +1,353 @@
+"""`ochami discover static`: both file forms, full validation before sending, the §1.9 request sequence."""
+# ruff: noqa: E501  (tables of test cases read better one case per line)
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+import yaml
+
+from pychami.cli.ochami import discovery as dsc
+from tests.cli.conftest import SCENARIO, Ochami
+from tests.cli.fakesmd import FakeSMD
+
+NODES_YAML = (SCENARIO / "nodes.yaml").read_text()
+NODES = yaml.safe_load(NODES_YAML)
+
+
+def _node(i: int, **over: Any) -> dict[str, Any]:
+    node = {
+        "name": f"compute{i}",
+        "nid": i,
+        "xname": f"x1000c0s0b{i - 1}n0",
+        "bmc_mac": f"de:ca:fc:0f:fe:e{i}",
+        "bmc_ip": f"172.16.0.10{i}",
+        "group": "compute",
+        "interfaces": [
+            {
+                "mac_addr": f"52:54:00:be:ef:0{i}",
+                "ip_addrs": [{"name": "management", "ip_addr": f"172.16.0.{i}"}],
+            }
+        ],
+    }
+    node.update(over)
+    return node
+
+
+def test_plan_of_the_scenario_file() -> None:
+    """The tutorial file gives five nodes, one BMC each, and one group of five."""
+    plan = dsc.plan(NODES)
+    assert [n.xname for n in plan.nodes] == [f"x1000c0s0b{i}n0" for i in range(5)]
+    assert [b.xname for b in plan.bmcs] == [f"x1000c0s0b{i}" for i in range(5)]
+    assert plan.bmcs[0].mac == "de:ca:fc:0f:fe:e1"
+    assert plan.groups == {"compute": [f"x1000c0s0b{i}n0" for i in range(5)]}
+    assert plan.nodes[0].interfaces[0].ips[0] == dsc.IP("172.16.0.1", "management")
+    assert plan.warnings == []
+
+
+def test_discover_sends_the_sequence_and_is_silent(demo: Ochami, smd: FakeSMD) -> None:
+    """Components, one RFE per BMC, the interfaces' network names, then groups; no interface POSTs; no output."""
+    r = demo("discover", "static", "-f", "yaml", "-d", NODES_YAML)
+    assert (r.exit_code, r.stdout, r.stderr) == (0, "", "")
+    assert smd.requests() == (
+        [("POST", "/hsm/v2/State/Components")]
+        + [("POST", "/hsm/v2/Inventory/RedfishEndpoints")] * 5
+        + [("PATCH", f"/hsm/v2/Inventory/EthernetInterfaces/525400beef0{i}") for i in range(1, 6)]
+        + [("POST", "/hsm/v2/groups")]
+    )
+    assert smd.calls[0].body == {
+        "Components": [
+            {"ID": f"x1000c0s0b{i}n0", "Type": "Node", "State": "On", "Enabled": True, "NID": i + 1}
+            for i in range(5)
+        ]
+    }
+    rfe = smd.calls[1].body
+    assert {k: rfe[k] for k in ("ID", "Type", "Name", "MACAddr", "IPAddress", "SchemaVersion", "DiscoveryInfo")} == {
+        "ID": "x1000c0s0b0", "Type": "NodeBMC", "Name": "compute1", "MACAddr": "de:ca:fc:0f:fe:e1",
+        "IPAddress": "172.16.0.101", "SchemaVersion": 1, "DiscoveryInfo": {"LastAttempt": "0001-01-01T00:00:00Z"},
+    }  # fmt: skip
+    assert "FQDN" not in rfe
+    (system,) = rfe["Systems"]
+    assert system["uri"] == "https://demo.openchami.cluster:8443/redfish/v1/Systems/x1000c0s0b0n0"
+    assert system["name"] == "compute1"
+    assert system["ethernet_interfaces"] == [
+        {
+            "mac": "52:54:00:be:ef:01",
+            "ip": "172.16.0.1",
+            "name": "x1000c0s0b0n0",
+            "description": "Interface 0 for compute1",
+        }
+    ]
+    assert system["actions"][:2] == ["On", "ForceOff"]
+    (manager,) = rfe["Managers"]
+    assert manager["uuid"] == rfe["UUID"]
+    assert manager["ethernet_interfaces"] == [
+        {
+            "mac": "de:ca:fc:0f:fe:e1",
+            "ip": "172.16.0.101",
+            "name": "x1000c0s0b0",
+            "description": "Interface for BMC x1000c0s0b0",
+        }
+    ]
+    assert smd.calls[6].body == {"IPAddresses": [{"IPAddress": "172.16.0.1", "Network": "management"}]}
+    assert smd.calls[-1].body == {
+        "label": "compute", "description": "The compute group",
+        "members": {"ids": [f"x1000c0s0b{i}n0" for i in range(5)]},
+    }  # fmt: skip
+    nodes = [c for c in smd.components.values() if c["Type"] == "Node"]
+    assert [(c["ID"], c["NID"], c["Role"], c["Enabled"]) for c in nodes] == [
+        (f"x1000c0s0b{i}n0", i + 1, "Compute", True) for i in range(5)
+    ]
+    assert smd.ifaces["525400beef01"]["IPAddresses"] == [{"IPAddress": "172.16.0.1", "Network": "management"}]
+
+
+def test_rerun_without_overwrite_reports_conflicts(demo: Ochami, smd: FakeSMD) -> None:
+    """A second run without --overwrite names every existing BMC and group and exits 1."""
+    demo("discover", "static", "-f", "yaml", "-d", NODES_YAML)
+    before = copy.deepcopy((smd.components, smd.ifaces, smd.rfes, smd.groups))
+    r = demo("discover", "static", "-f", "yaml", "-d", NODES_YAML)
+    assert r.exit_code == 1
+    assert r.stdout == ""
+    lines = r.stderr.splitlines()
+    assert len(lines) == 6
+    assert lines[0].startswith(
+        "Error: redfish endpoint x1000c0s0b0 (compute1) already exists (use --overwrite"
+    )
+    assert "HTTP 409" in lines[0]
+    assert lines[5].startswith("Error: group compute already exists (use --overwrite to update it)")
+    assert (smd.components, smd.ifaces, smd.rfes, smd.groups) == before
+
+
+def test_overwrite_is_idempotent(demo: Ochami, smd: FakeSMD) -> None:
+    """--overwrite on an empty and on a filled SMD succeeds silently and ends in the same state."""
+    r = demo("discover", "static", "--overwrite", "-f", "yaml", "-d", NODES_YAML)
+    assert (r.exit_code, r.stdout, r.stderr) == (0, "", "")
+    first = copy.deepcopy((smd.components, smd.ifaces, smd.rfes, smd.groups, smd.compeps))
+    smd.calls.clear()
+    r = demo("discover", "static", "--overwrite", "-f", "yaml", "-d", NODES_YAML)
+    assert (r.exit_code, r.stdout, r.stderr) == (0, "", "")
+    assert (smd.components, smd.ifaces, smd.rfes, smd.groups, smd.compeps) == first
+    methods = smd.requests()
+    assert methods[:5] == [("PUT", f"/hsm/v2/State/Components/x1000c0s0b{i}n0") for i in range(5)]
+    assert methods[5] == ("PATCH", "/hsm/v2/State/Components/BulkNID")
+    assert smd.calls[5].body["Components"][0] == {"ID": "x1000c0s0b0n0", "Type": "", "NID": 1}
+    assert ("PUT", "/hsm/v2/Inventory/RedfishEndpoints/x1000c0s0b0") in methods
+    assert ("PATCH", "/hsm/v2/groups/compute") in methods
+
+
+def test_overwrite_updates_nids_and_adds_group_members(demo: Ochami, smd: FakeSMD) -> None:
+    """--overwrite changes NIDs (BulkNID) and adds new members to an existing group."""
+    demo("discover", "static", "-f", "yaml", "-d", NODES_YAML)
+    changed = copy.deepcopy(NODES)
+    changed["nodes"][0]["nid"] = 11
+    changed["nodes"].append(_node(6, xname="x1000c0s0b5n0"))
+    r = demo("discover", "static", "--overwrite", "-d", json.dumps(changed))
+    assert r.exit_code == 0, r.stderr
+    assert smd.components["x1000c0s0b0n0"]["NID"] == 11
+    assert smd.groups["compute"]["members"]["ids"][-1] == "x1000c0s0b5n0"
+
+
+def test_bare_list_and_stdin(demo: Ochami, smd: FakeSMD) -> None:
+    """A top-level list of nodes works, read from stdin when -d is omitted."""
+    r = demo("discover", "static", "-f", "yaml", input=yaml.safe_dump(NODES["nodes"]))
+    assert r.exit_code == 0, r.stderr
+    assert len([c for c in smd.components.values() if c["Type"] == "Node"]) == 5
+
+
+def test_new_format_with_bmcs_groups_and_network(demo: Ochami, smd: FakeSMD) -> None:
+    """bmcs + bmc references (by name or xname), groups lists and ip_addrs[].network are honoured."""
+    doc = {
+        "bmcs": [
+            {"name": "bmc1", "xname": "x1000c1s7b0", "mac": "de:ca:fc:0f:ee:ee", "ip": "172.16.0.101", "fqdn": "bmc1.x"},
+            {"name": "bmc2", "xname": "x1000c1s7b1", "mac": "de:ca:fc:0f:ee:ef", "ip": "172.16.0.102"},
+        ],
+        "nodes": [
+            {"name": "node01", "nid": 1, "xname": "x1000c1s7b0n0", "bmc": "bmc1", "groups": ["compute", "slurm"],
+             "interfaces": [{"mac_addr": "de:ad:be:ee:ee:f1",
+                             "ip_addrs": [{"network": "internal", "ip_addr": "172.16.0.1"},
+                                          {"network": "hsn", "ip_addr": "10.1.0.1"}]}]},
+            {"name": "node02", "nid": 2, "xname": "x1000c1s7b1n0", "bmc": "x1000c1s7b1", "groups": ["compute"],
+             "interfaces": [{"mac_addr": "de:ad:be:ee:ee:f2", "ip_addrs": [{"ip_addr": "172.16.0.2"}]}]},
+        ],
+    }  # fmt: skip
+    r = demo("discover", "static", "-d", json.dumps(doc))
+    assert r.exit_code == 0, r.stderr
+    rfes = [c.body for c in smd.calls if c.path.endswith("/RedfishEndpoints")]
+    assert [(b["ID"], b["Name"], b.get("FQDN")) for b in rfes] == [
+        ("x1000c1s7b0", "bmc1", "bmc1.x"),
+        ("x1000c1s7b1", "bmc2", None),
+    ]
+    assert smd.ifaces["deadbeeeeef1"]["IPAddresses"] == [
+        {"IPAddress": "172.16.0.1", "Network": "internal"},
+        {"IPAddress": "10.1.0.1", "Network": "hsn"},
+    ]
+    # no network and a single IP: the RFE parse alone is enough, no PATCH
+    assert ("PATCH", "/hsm/v2/Inventory/EthernetInterfaces/deadbeeeeef2") not in smd.requests()
+    assert smd.groups["compute"]["members"]["ids"] == ["x1000c1s7b0n0", "x1000c1s7b1n0"]
+    assert smd.groups["slurm"]["members"]["ids"] == ["x1000c1s7b0n0"]
+
+
+def test_discovery_version_1_also_writes_interfaces(demo: Ochami, smd: FakeSMD) -> None:
+    """--discovery-version 1 sends every interface (created by POST when the RFE parse did not)."""
+    doc = {
+        "nodes": [
+            _node(1, interfaces=[{"mac_addr": "52:54:00:be:ef:01", "ip_addrs": [{"ip_addr": "172.16.0.1"}]}])
+        ]
+    }
+    smd.parse_interfaces = False
+    r = demo("discover", "static", "--discovery-version", "1", "-d", json.dumps(doc))
+    assert r.exit_code == 0, r.stderr
+    assert ("POST", "/hsm/v2/Inventory/EthernetInterfaces") in smd.requests()
+    assert smd.ifaces["525400beef01"]["ComponentID"] == "x1000c0s0b0n0"
+
+
+def test_shared_bmc_in_tutorial_format(demo: Ochami, smd: FakeSMD) -> None:
+    """Two nodes behind one BMC give one RFE with two systems (not a duplicate MAC)."""
+    doc = {
+        "nodes": [
+            _node(1),
+            _node(2, xname="x1000c0s0b0n1", bmc_mac="de:ca:fc:0f:fe:e1", bmc_ip="172.16.0.101"),
+        ]
+    }
+    r = demo("discover", "static", "-d", json.dumps(doc))
+    assert r.exit_code == 0, r.stderr
+    rfes = [c.body for c in smd.calls if c.path.endswith("/RedfishEndpoints")]
+    assert len(rfes) == 1
+    assert [s["name"] for s in rfes[0]["Systems"]] == ["compute1", "compute2"]
+
+
+def test_smd_failure_is_reported(demo: Ochami, smd: FakeSMD) -> None:
+    """A failing component POST stops discovery with the server's answer and exit 1."""
+    smd.fail[("POST", "/hsm/v2/State/Components")] = 400
+    r = demo("discover", "static", "-f", "yaml", "-d", NODES_YAML)
+    assert r.exit_code == 1
+    assert r.stderr.startswith(
+        "Error: adding components failed: unsuccessful HTTP status: HTTP/1.1 400 Bad Request"
+    )
+    assert len(smd.calls) == 1
+
+
+def test_token_checked_before_sending(demo: Ochami, smd: FakeSMD) -> None:
+    """Without a token nothing is sent."""
+    del demo.environ["DEMO_ACCESS_TOKEN"]
+    r = demo("discover", "static", "-f", "yaml", "-d", NODES_YAML)
+    assert r.exit_code == 1
+    assert "DEMO_ACCESS_TOKEN unset" in r.stderr
+    assert smd.calls == []
+
+
+def _errors(demo: Ochami, smd: FakeSMD, doc: Any) -> list[str]:
+    r = demo("discover", "static", "-d", json.dumps(doc))
+    assert r.exit_code == 1
+    assert smd.calls == []
+    lines = r.stderr.splitlines()
+    assert lines[0].startswith("Error: nodes file has ")
+    assert lines[0].endswith("nothing was sent:")
+    return [line.strip() for line in lines[1:]]
+
+
+@pytest.mark.parametrize(
+    ("nodes", "expected"),
+    [
+        ([_node(1), _node(2, xname="x1000c0s0b0n0")],
+         ["node 2 (compute2): duplicate xname x1000c0s0b0n0 (also used by node 1 (compute1))"]),
+        ([_node(1), _node(2, xname="X1000c0s00b0n0")],
+         ["node 2 (compute2): duplicate xname x1000c0s0b0n0 (also used by node 1 (compute1))"]),
+        ([_node(1), _node(2, nid=1)], ["node 2 (compute2): duplicate NID 1 (also used by node 1 (compute1))"]),
+        ([_node(1), _node(2, interfaces=[{"mac_addr": "52:54:00:BE:EF:01"}])],
+         ["node 2 (compute2) interface 1: duplicate MAC address 52:54:00:be:ef:01 "
+          "(also used by node 1 (compute1) interface 1)"]),
+        ([_node(1), _node(2, bmc_ip="172.16.0.1")],
+         ["node 2 (compute2): duplicate IP address 172.16.0.1 (also used by node 1 (compute1) interface 1 ip_addrs 1)"]),
+        ([_node(1, bmc_mac="de:ca:fc:0f:fe")], ["node 1 (compute1): invalid MAC address in 'bmc_mac': 'de:ca:fc:0f:fe'"]),
+        ([_node(1, interfaces=[{"mac_addr": "zz:54:00:be:ef:01"}])],
+         ["node 1 (compute1) interface 1: invalid MAC address in 'mac_addr': 'zz:54:00:be:ef:01'"]),
+        ([_node(1, bmc_ip="172.16.0.300")], ["node 1 (compute1): invalid IP address in 'bmc_ip': '172.16.0.300'"]),
+        ([_node(1, interfaces=[{"mac_addr": "52:54:00:be:ef:01", "ip_addrs": [{"ip_addr": "nope"}]}])],
+         ["node 1 (compute1) interface 1 ip_addrs 1: invalid IP address in 'ip_addr': 'nope'"]),
+        ([_node(1, xname="x1000c0s0b0")],
+         ["node 1 (compute1): invalid node xname 'x1000c0s0b0' (expected like x1000c0s0b0n0)"]),
+        ([_node(1, nid=0)], ["node 1 (compute1): invalid NID 0 (expected a positive integer)"]),
+        ([_node(1, nid="one")], ["node 1 (compute1): invalid NID 'one' (expected a positive integer)"]),
+        ([{"name": "c1", "bmc_mac": "de:ca:fc:0f:fe:e1"}], ["node 1 (c1): missing key(s): nid, xname, bmc_ip"]),
+        ([_node(1, interfaces=[{"ip_addrs": []}])], ["node 1 (compute1) interface 1: missing key(s): mac_addr"]),
+        ([_node(1, interfaces=[{"mac_addr": "52:54:00:be:ef:01", "ip_addrs": [{"name": "m"}]}])],
+         ["node 1 (compute1) interface 1 ip_addrs 1: missing key(s): ip_addr"]),
+        ([_node(1, group="Bad Group!")], ["node 1 (compute1): invalid group label 'Bad Group!' (allowed: a-z 0-9 - : . _)"]),
+        ([_node(1, groups="compute")], ["node 1 (compute1): 'groups' must be a list"]),
+        ([_node(1, interfaces="eth0")], ["node 1 (compute1): 'interfaces' must be a list"]),
+        (["compute1"], ["node 1: must be a mapping"]),
+        ([_node(1), _node(2, xname="x1000c0s0b0n1", bmc_mac="de:ca:fc:0f:fe:ff")],
+         ["node 2 (compute2): bmc_mac de:ca:fc:0f:fe:ff differs from de:ca:fc:0f:fe:e1 given for BMC x1000c0s0b0"]),
+    ],
+)  # fmt: skip
+def test_each_validation_error(demo: Ochami, smd: FakeSMD, nodes: list[Any], expected: list[str]) -> None:
+    """Every kind of mistake is reported with the node it belongs to, and nothing is sent."""
+    assert _errors(demo, smd, {"nodes": nodes}) == expected
+
+
+def test_all_problems_reported_at_once(demo: Ochami, smd: FakeSMD) -> None:
+    """Several problems in several nodes are all listed in one run."""
+    nodes = [_node(1), _node(2, nid=1, bmc_mac="bad"), _node(3, xname="x1000c0s0b0n0", bmc_ip="1.2.3")]
+    problems = _errors(demo, smd, {"nodes": nodes})
+    assert problems == [
+        "node 2 (compute2): duplicate NID 1 (also used by node 1 (compute1))",
+        "node 2 (compute2): invalid MAC address in 'bmc_mac': 'bad'",
+        "node 3 (compute3): duplicate xname x1000c0s0b0n0 (also used by node 1 (compute1))",
+        "node 3 (compute3): invalid IP address in 'bmc_ip': '1.2.3'",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("doc", "expected"),
+    [
+        ({"nodes": []}, ["the file lists no nodes"]),
+        ({"hosts": []}, ["the file needs a 'nodes' list"]),
+        ({"nodes": {"a": 1}}, ["the file needs a 'nodes' list"]),
+        ({"nodes": [_node(1)], "bmcs": {}}, ["'bmcs' must be a list"]),
+        ("text", ["the file must hold a 'nodes:' mapping or a list of nodes"]),
+        (
+            {"bmcs": [{"name": "b", "xname": "x1000c0s0b0n0", "mac": "de:ca:fc:0f:fe:e1", "ip": "172.16.0.101"}],
+             "nodes": [{"name": "n", "nid": 1, "xname": "x1000c0s0b0n0", "bmc": "b"}]},
+            ["bmc 1 (b): invalid BMC xname 'x1000c0s0b0n0' (expected like x1000c0s0b0)",
+             "node 1 (n): bmc 'b' is not listed under 'bmcs'"],
+        ),
+        (
+            {"bmcs": [{"name": "b", "xname": "x1000c0s0b0"}],
+             "nodes": [{"name": "n", "nid": 1, "xname": "x1000c0s0b0n0", "bmc": "b"}]},
+            ["bmc 1 (b): missing key(s): mac, ip"],
+        ),
+    ],
+)  # fmt: skip
+def test_file_level_errors(demo: Ochami, smd: FakeSMD, doc: Any, expected: list[str]) -> None:
+    """Wrong file shapes and BMC problems are reported and nothing is sent."""
+    assert _errors(demo, smd, doc) == expected
+
+
+def test_unknown_keys_warn(demo: Ochami, smd: FakeSMD) -> None:
+    """An unknown key (likely a typo) is warned about but does not stop discovery."""
+    r = demo("-L", "basic", "discover", "static", "-d", json.dumps({"nodes": [_node(1, colour="red")]}))
+    assert r.exit_code == 0
+    assert r.stderr == "WRN node 1 (compute1): unknown key 'colour' ignored\n"
+    r = demo(
+        "-L",
+        "basic",
+        "discover",
+        "static",
+        "--overwrite",
+        "-d",
+        json.dumps({"version": 1, "nodes": [_node(1)]}),
+    )
+    assert r.exit_code == 0
+    assert r.stderr == "WRN the file: unknown key 'version' ignored\n"
+
+
+def test_undecodable_file(demo: Ochami, smd: FakeSMD) -> None:
+    """A file that is not YAML is an error naming the format."""
+    r = demo("discover", "static", "-f", "yaml", "-d", "nodes: [")
+    assert r.exit_code == 1
+    assert "unable to unmarshal payload as YAML" in r.stderr
+    assert smd.calls == []
