@@ -96,8 +96,11 @@ def build_payload(bmc: str, asset: Asset, creds: Credentials | None, result: Cra
         "Managers": [m.to_dict() for m in result.managers],
         "SchemaVersion": 1,
     }
-    if result.uuid:
-        payload["UUID"] = result.uuid
+    # As ochami, the endpoint's UUID is its manager's; the service root UUID is a fallback (emulators and
+    # some firmware give every BMC the same root UUID).
+    uuid = next((m.uuid for m in result.managers if m.uuid), "") or result.uuid
+    if uuid:
+        payload["UUID"] = uuid
     if bmc_mac:
         payload["MACAddr"] = bmc_mac
     return payload
