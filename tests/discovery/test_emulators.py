@@ -169,7 +169,7 @@ def test_power_changes_the_emulated_system_state(
 def test_collect_and_send_to_a_recording_smd(
     emulators: list[Emulator], bmc_tls: TLSFiles, cache_path: Path
 ) -> None:
-    """collect | send posts one RedfishEndpoint per emulator with the bearer token; a rerun needs --force-update."""
+    """collect | send posts one RFE per emulator with the bearer token; a rerun needs --force-update."""
     assert scan_emulators(cache_path, emulators, bmc_tls).exit_code == 0
     res, payloads = collect_json(cache_path, bmc_tls, "-u", USER, "-p", PASSWORD)
     assert res.exit_code == 0

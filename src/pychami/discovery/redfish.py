@@ -142,6 +142,16 @@ class RedfishClient:
         assert self._http is not None
         assert self.credentials is not None
         creds = self.credentials
+        # The service root is readable without credentials; no SessionService link means no sessions
+        # (sushy-tools answers 401, not 404, on the missing Sessions URI when auth is on).
+        root = await self._send("GET", "/redfish/v1/", authenticated=False)
+        try:
+            has_sessions = root.status_code == 200 and "SessionService" in root.json()
+        except ValueError:
+            has_sessions = False
+        if not has_sessions:
+            self._http.auth = httpx.BasicAuth(creds.username, creds.password)
+            return
         resp = await self._send(
             "POST",
             "/redfish/v1/SessionService/Sessions",
@@ -161,14 +171,14 @@ class RedfishClient:
         self._session_uri = resp.headers.get("Location")
 
     async def _pace(self) -> None:
+        """Wait until ``pacing`` seconds have passed since the previous request start to this BMC."""
         if self.options.pacing <= 0:
             return
-        async with self._pace_lock:
-            now = time.monotonic()
-            wait = self._next_start - now
-            self._next_start = max(now, self._next_start) + self.options.pacing
-        if wait > 0:
-            await asyncio.sleep(wait)
+        async with self._pace_lock:  # held while sleeping: request starts are serialised and spaced
+            wait = self._next_start - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._next_start = time.monotonic() + self.options.pacing
 
     async def _send(
         self, method: str, path: str, *, json: Any = None, authenticated: bool = True
