@@ -47,7 +47,7 @@ def dell_payload() -> dict[str, Any]:
 
 
 def test_payload_has_the_v2_shape_smd_parses(dell_payload: dict[str, Any]) -> None:
-    """Only fields SMD accepts, SchemaVersion 1, Systems/Managers with the lowercase keys the V2 parse reads."""
+    """Only fields SMD accepts, SchemaVersion 1, Systems/Managers with the keys the V2 parse reads."""
     assert set(dell_payload) <= RFE_FIELDS
     assert dell_payload["ID"] == "x1000c0s7b0"
     assert dell_payload["SchemaVersion"] == 1
