@@ -481,7 +481,7 @@ def collect_cmd(
     if show_skipped:
         for host, skip in report.skipped:
             warn(f"{host}: skipped {skip.uri}: {skip.reason}")
-    for err in report.errors:
+    for err in sorted(report.errors, key=lambda e: e.host):
         error(f"{err.host}: {err.reason}")
     st.cache.save_inventory(report.payloads)
     if output_dir is not None:

@@ -242,8 +242,8 @@ class Crawler:
         if not info.uuid:
             self._skip(system.odata_id, "system has no UUID (SMD deduplicates systems by UUID)")
         link = system.EthernetInterfaces.odata_id if system.EthernetInterfaces else None
-        info.ethernet_interfaces = await self._nics(system, link, "system")
-        await self._hardware(system, info)
+        nics, _ = await asyncio.gather(self._nics(system, link, "system"), self._hardware(system, info))
+        info.ethernet_interfaces = nics
         reset = system.reset_action()
         if reset is None:
             self._skip(system.odata_id, "system offers no #ComputerSystem.Reset action")
@@ -257,6 +257,9 @@ class Crawler:
         return info
 
     async def _hardware(self, system: ComputerSystem, info: SystemInfo) -> None:
+        await asyncio.gather(self._processors(system, info), self._memory(system, info))
+
+    async def _processors(self, system: ComputerSystem, info: SystemInfo) -> None:
         summary = system.ProcessorSummary
         if system.Processors and system.Processors.odata_id:
             procs = await self._members(Processor, system.Processors.odata_id, "processor")
@@ -278,6 +281,8 @@ class Crawler:
         info.processor_type = (summary.Model if summary and summary.Model else "") or next(
             (p["model"] for p in info.processors if p["model"]), ""
         )
+
+    async def _memory(self, system: ComputerSystem, info: SystemInfo) -> None:
         if system.Memory and system.Memory.odata_id:
             dimms = await self._members(Memory, system.Memory.odata_id, "memory")
             info.memory = [
@@ -311,6 +316,11 @@ class Crawler:
         self.result.uuid = root.UUID or ""
         self.result.redfish_version = root.RedfishVersion or ""
         systems_uri = root.Systems.odata_id if root.Systems else "/redfish/v1/Systems"
+        await asyncio.gather(self._systems(systems_uri), self._managers(root))
+        self.result.skipped.sort(key=lambda s: s.uri)  # resources are read concurrently; report stably
+        return self.result
+
+    async def _systems(self, systems_uri: str) -> None:
         systems_coll = await self._fetch(Collection, systems_uri)
         systems = await asyncio.gather(
             *(
@@ -320,12 +330,13 @@ class Crawler:
             )
         )
         self.result.systems = list(await asyncio.gather(*(self._system(s) for s in systems if s is not None)))
+
+    async def _managers(self, root: ServiceRoot) -> None:
         if root.Managers and root.Managers.odata_id:
             managers = await self._members(Manager, root.Managers.odata_id, "manager")
             self.result.managers = list(await asyncio.gather(*(self._manager(m) for m in managers)))
         else:
             self._skip("/redfish/v1/", "service root has no Managers")
-        return self.result
 
 
 async def crawl(client: RedfishClient) -> CrawlResult:
