@@ -43,6 +43,7 @@ class FakeBMC:
     delay: float = 0.0
     port: int = 0
     sessions: bool = False
+    query_paths: bool = False
     fail_first: dict[str, int] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
     arrivals: list[float] = field(default_factory=list)
@@ -97,7 +98,7 @@ def _handler_for(bmc: FakeBMC) -> type[BaseHTTPRequestHandler]:
             bmc.arrivals.append(time.monotonic())
             if bmc.delay:
                 time.sleep(bmc.delay)
-            path = self.path.split("?", 1)[0]
+            path = self.path if bmc.query_paths and self.path in bmc.tree else self.path.split("?", 1)[0]
             if bmc.fail_first.get(path, 0) > 0:
                 bmc.fail_first[path] -= 1
                 self._reply(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import ssl
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from click.testing import CliRunner, Result
 
@@ -157,6 +159,13 @@ def test_power_changes_the_emulated_system_state(
             state = run(cache_path, "power", node, *creds)
             want = "On" if target == "On" else "Off"
             assert json.loads(state.stdout) == [{"xname": node, "ok": True, "power_state": want}]
+            # Independently of magellan: ask the emulator itself.
+            direct = httpx.get(
+                f"{emulators[1].base_url}/redfish/v1/Systems/{SYSTEMS['127.0.0.102'][0].uuid}",
+                auth=(USER, PASSWORD),
+                verify=ssl.create_default_context(cafile=str(bmc_tls.ca)),
+            )
+            assert direct.json()["PowerState"] == want
     finally:
         run(cache_path, "power", node, "-r", "ForceOff", *creds)
     listed = run(cache_path, "power", "x1000c0s0b0", "-l")

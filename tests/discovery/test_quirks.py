@@ -183,3 +183,18 @@ def test_scan_probe_rejects_a_host_that_accepts_tcp_but_never_answers() -> None:
             unprobed = asyncio.run(scan(targets, ScanOptions(timeout=0.3, probe=False)))
     assert [a.host for a in probed] == ["http://127.0.0.129"]
     assert [a.host for a in unprobed] == ["http://127.0.0.129", "http://127.0.0.130"]
+
+
+def test_paged_collections_are_followed() -> None:
+    """Members@odata.nextLink pages are read; all NICs of a split collection are found."""
+    tree = load_tree("dell_idrac")
+    nics = "/redfish/v1/Systems/System.Embedded.1/EthernetInterfaces"
+    members = tree[nics]["Members"]
+    tree[nics] = {"@odata.id": nics, "Members": members[:1], "Members@odata.nextLink": f"{nics}?$skip=1"}
+    tree[f"{nics}?$skip=1"] = {"@odata.id": nics, "Members": members[1:]}
+    with serving(FakeBMC("127.0.0.133", tree, auth=("admin", "pw"), query_paths=True)) as bmc:
+        result = crawl_bmc(bmc)
+    assert [n.mac for n in result.systems[0].ethernet_interfaces] == [
+        "b0:7b:25:de:ad:01",
+        "b0:7b:25:de:ad:02",
+    ]

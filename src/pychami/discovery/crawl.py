@@ -193,13 +193,26 @@ class Crawler:
 
     async def _members(self, model: type[R], uri: str, what: str) -> list[R]:
         """Every member of an optional collection; unreadable members are skipped and reported."""
-        coll = await self._optional(Collection, uri, f"{what} collection")
-        if coll is None:
-            return []
-        found = await asyncio.gather(
-            *(self._optional(model, m.odata_id, what) for m in coll.Members if m.odata_id)
-        )
+        links = await self._member_links(uri, f"{what} collection", optional=True)
+        found = await asyncio.gather(*(self._optional(model, link, what) for link in links))
         return [item for item in found if item is not None]
+
+    async def _member_links(self, uri: str, what: str, *, optional: bool) -> list[str]:
+        """Member URIs of a collection, following ``Members@odata.nextLink`` pages (at most 100)."""
+        links: list[str] = []
+        next_uri: str | None = uri
+        seen: set[str] = set()
+        while next_uri and next_uri not in seen and len(seen) < 100:
+            seen.add(next_uri)
+            if optional:
+                page = await self._optional(Collection, next_uri, what)
+                if page is None:
+                    break
+            else:
+                page = await self._fetch(Collection, next_uri)
+            links.extend(m.odata_id for m in page.Members if m.odata_id)
+            next_uri = page.next_link
+        return links
 
     def _url(self, path: str) -> str:
         return self.client.base_url + path
@@ -321,14 +334,8 @@ class Crawler:
         return self.result
 
     async def _systems(self, systems_uri: str) -> None:
-        systems_coll = await self._fetch(Collection, systems_uri)
-        systems = await asyncio.gather(
-            *(
-                self._optional(ComputerSystem, m.odata_id, "system")
-                for m in systems_coll.Members
-                if m.odata_id
-            )
-        )
+        links = await self._member_links(systems_uri, "systems collection", optional=False)
+        systems = await asyncio.gather(*(self._optional(ComputerSystem, link, "system") for link in links))
         self.result.systems = list(await asyncio.gather(*(self._system(s) for s in systems if s is not None)))
 
     async def _managers(self, root: ServiceRoot) -> None:

@@ -40,9 +40,10 @@ def _none_to_dict(value: Any) -> Any:
 
 
 class Collection(Resource):
-    """A resource collection; only the member links matter."""
+    """A resource collection; only the member links (and the next page, if any) matter."""
 
     Members: list[Link] = []
+    next_link: str | None = Field(None, alias="Members@odata.nextLink")
 
     _members = field_validator("Members", mode="before")(_none_to_list)
 
