@@ -197,6 +197,8 @@ def main(
     logging.basicConfig(
         level=level.upper(), handlers=handlers, format="%(levelname)s %(message)s", force=True
     )
+    # httpx logs every request at INFO; that is debug detail for magellan's users.
+    logging.getLogger("httpx").setLevel(logging.DEBUG if level == "debug" else logging.WARNING)
     ctx.obj = State(
         cache or default_cache_path(), concurrency, timeout, access_token, retries, pacing, progress
     )
