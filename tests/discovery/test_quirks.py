@@ -198,3 +198,14 @@ def test_paged_collections_are_followed() -> None:
         "b0:7b:25:de:ad:01",
         "b0:7b:25:de:ad:02",
     ]
+
+
+def test_host_deadline_stops_a_bmc_that_is_slow_on_every_request() -> None:
+    """Each answer is within the request timeout, but the BMC exceeds --host-timeout: one clear error."""
+    with serving(FakeBMC("127.0.0.134", load_tree("dell_idrac"), delay=0.2)) as bmc:
+        options = CollectOptions(client=ClientOptions(timeout=2.0, retries=0), host_timeout=0.5)
+        report = asyncio.run(
+            collect([Asset(f"http://{bmc.address}", bmc.port)], lambda _a, _b: None, options)
+        )
+    assert report.payloads == []
+    assert [(e.host, e.reason) for e in report.errors] == [(bmc.base_url, "gave up after 0.5 s")]

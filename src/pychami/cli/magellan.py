@@ -428,6 +428,13 @@ def crawl_cmd(
 @fmt_option
 @_apply(tls_options)
 @click.option(
+    "--host-timeout",
+    type=click.FloatRange(0),
+    default=120.0,
+    show_default=True,
+    help="Give up on a BMC after this many seconds in total (0: no limit).",
+)
+@click.option(
     "--show-skipped/--hide-skipped",
     default=True,
     show_default=True,
@@ -447,6 +454,7 @@ def collect_cmd(
     fmt: str,
     cacert: str | None,
     insecure: bool,
+    host_timeout: float,
     show_skipped: bool,
 ) -> None:
     """Crawl every cached BMC and print RedfishEndpoint payloads for SMD.
@@ -467,7 +475,10 @@ def collect_cmd(
     id_map = parse_id_map(bmc_id_map) if bmc_id_map else {}
     lookup = _credentials(username, password, secrets_file)
     opts = CollectOptions(
-        concurrency=min(st.concurrency, 64), client=st.client_options(cacert, insecure, auth), id_map=id_map
+        concurrency=min(st.concurrency, 64),
+        client=st.client_options(cacert, insecure, auth),
+        id_map=id_map,
+        host_timeout=host_timeout or None,
     )
 
     def creds(asset: Asset, bmc: str) -> Credentials | None:

@@ -134,6 +134,7 @@ class CollectOptions:
     concurrency: int = 64
     client: ClientOptions = field(default_factory=ClientOptions)
     id_map: Mapping[str, str] = field(default_factory=dict)
+    host_timeout: float | None = None  # whole-BMC deadline; per-request timeouts are in ``client``
 
 
 async def collect_one(
@@ -161,7 +162,10 @@ async def collect(
         async with sem:
             try:
                 bmc = bmc_id(asset, options.id_map)
-                payload, result = await collect_one(asset, bmc, credentials(asset, bmc), options.client)
+                work = collect_one(asset, bmc, credentials(asset, bmc), options.client)
+                payload, result = await asyncio.wait_for(work, options.host_timeout)
+            except TimeoutError:
+                report.errors.append(HostError(asset.base_url, f"gave up after {options.host_timeout:g} s"))
             except RedfishError as exc:
                 report.errors.append(HostError(asset.base_url, exc.reason))
             except BadRequest as exc:
