@@ -12,6 +12,7 @@ import httpx
 from pychami.discovery.cache import Asset
 from pychami.discovery.collect import CollectOptions, collect
 from pychami.discovery.crawl import CrawlResult, crawl
+from pychami.discovery.power import NodeTarget, power
 from pychami.discovery.redfish import ClientOptions, Credentials, RedfishClient
 from pychami.discovery.scan import ScanOptions, Target, scan
 from tests.discovery.emulators import free_port
@@ -209,3 +210,18 @@ def test_host_deadline_stops_a_bmc_that_is_slow_on_every_request() -> None:
         )
     assert report.payloads == []
     assert [(e.host, e.reason) for e in report.errors] == [(bmc.base_url, "gave up after 0.5 s")]
+
+
+def test_a_reset_that_times_out_is_not_sent_again() -> None:
+    """A POST whose answer is late may have been acted on: it is reported, never retried."""
+    with serving(FakeBMC("127.0.0.135", load_tree("dell_idrac"), delay=1.0)) as bmc:
+        system = "/redfish/v1/Systems/System.Embedded.1"
+        node = NodeTarget(
+            "x1c0s0b0n0", "x1c0s0b0", bmc.base_url, system, f"{system}/Actions/ComputerSystem.Reset"
+        )
+        options = ClientOptions(timeout=0.3, retries=2, backoff=0.01)
+        (result,) = asyncio.run(power([node], "ForceRestart", lambda _n: None, options))
+        posts = [r for r in bmc.requests if r[0] == "POST"]
+    assert not result.ok
+    assert "timed out" in result.error
+    assert len(posts) == 1

@@ -205,6 +205,8 @@ class RedfishClient:
                     last = describe_transport_error(exc)
                     if "certificate" in last.lower():
                         break  # a bad certificate does not get better by asking again
+                    if method != "GET" and not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
+                        break  # the BMC may have acted on it: never reset a node twice
                     continue
             if resp.status_code in RETRY_STATUSES and attempt + 1 < attempts:
                 last = f"HTTP {resp.status_code}"
