@@ -1,26 +1,14 @@
-"""Helpers shared by the benchmarks: a pychami server subprocess, tokens, RSS, percentiles."""
+"""Helpers shared by the benchmarks: RSS, percentiles; the server process comes from tests.live."""
 
 from __future__ import annotations
 
-import os
-import socket
 import statistics
-import subprocess
-import sys
-import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
-import httpx
+from tests.live import Server, free_port, pychami_server
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def rss_mb(pid: int) -> float:
@@ -45,90 +33,4 @@ def summary(values: Sequence[float]) -> str:
     )
 
 
-class Server:
-    """A running ``pychami serve`` subprocess."""
-
-    def __init__(self, proc: subprocess.Popen[bytes], base: str, data: Path) -> None:
-        self.proc = proc
-        self.base = base
-        self.data = data
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def token(self, *scopes: str) -> str:
-        out = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pychami.cli.pychami",
-                "token",
-                "create",
-                "--data-dir",
-                str(self.data),
-                "--sub",
-                "bench",
-                *[a for s in scopes or ("admin",) for a in ("--scope", s)],
-                "--ttl",
-                "2h",
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        return out.stdout.strip()
-
-
-@contextmanager
-def pychami_server(data: Path, db: str | None = None, extra: Sequence[str] = ()) -> Iterator[Server]:
-    port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "pychami.cli.pychami",
-        "serve",
-        "--listen",
-        f"127.0.0.1:{port}",
-        "--data-dir",
-        str(data),
-        "--log-level",
-        "WARNING",
-        *extra,
-    ]
-    if db:
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pychami.cli.pychami",
-                "db",
-                "upgrade",
-                "--db",
-                db,
-                "--data-dir",
-                str(data),
-            ],
-            check=True,
-            capture_output=True,
-        )
-        cmd += ["--db", db]
-    log = (data.parent / f"serve-{port}.log").open("wb")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError(f"server did not start; see {log.name}")
-            time.sleep(0.2)
-        yield Server(proc, base, data)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
+__all__ = ["ROOT", "Server", "free_port", "percentile", "pychami_server", "rss_mb", "summary"]

@@ -200,3 +200,35 @@ def test_collect_and_send_to_a_recording_smd(
         ("POST", "/hsm/v2/Inventory/RedfishEndpoints"),
         ("PUT", f"/hsm/v2/Inventory/RedfishEndpoints/{payloads[-1]['ID']}"),
     ]
+
+
+def test_collect_and_send_into_live_smd(
+    emulators: list[Emulator], bmc_tls: TLSFiles, cache_path: Path, tmp_path: Path
+) -> None:
+    """scan -> collect -> send lands the BMCs in a running pychami SMD as bootable nodes with interfaces."""
+    from tests.live import pychami_server
+
+    assert scan_emulators(cache_path, emulators, bmc_tls).exit_code == 0
+    res, payloads = collect_json(cache_path, bmc_tls, "-u", USER, "-p", PASSWORD)
+    assert res.exit_code == 0, res.stderr
+    with pychami_server(tmp_path / "data") as server:
+        env = {"ACCESS_TOKEN": server.token("smd:write")}
+        sent = run(cache_path, "send", server.base, env=env, stdin=json.dumps(payloads))
+        assert sent.exit_code == 0, sent.stderr
+        again = run(cache_path, "send", server.base, "--force-update", env=env, stdin=json.dumps(payloads))
+        assert again.exit_code == 0, again.stderr
+        headers = {"Authorization": f"Bearer {env['ACCESS_TOKEN']}"}
+        comps = httpx.get(f"{server.base}/hsm/v2/State/Components").json()["Components"]
+        ceps = httpx.get(
+            f"{server.base}/hsm/v2/Inventory/ComponentEndpoints?type=Node", headers=headers
+        ).json()
+        ifaces = httpx.get(f"{server.base}/hsm/v2/Inventory/EthernetInterfaces?type=Node").json()
+    bmcs = sorted(p["ID"] for p in payloads)
+    assert sorted(c["ID"] for c in comps if c["Type"] == "NodeBMC") == bmcs
+    nodes = [c for c in comps if c["Type"] == "Node"]
+    expected_nodes = sum(len(p["Systems"]) for p in payloads)
+    assert len(nodes) == expected_nodes
+    assert all(n["State"] == "On" and n["Enabled"] for n in nodes)
+    assert len(ceps["ComponentEndpoints"]) == expected_nodes
+    system_macs = {nic["mac"] for p in payloads for s in p["Systems"] for nic in s["ethernet_interfaces"]}
+    assert {i["MACAddress"] for i in ifaces} == system_macs
