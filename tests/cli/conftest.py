@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from click.testing import CliRunner, Result
 from pychami.cli.ochami import cli
 from pychami.cli.ochami.env import Hooks
 from tests.cli.fakesmd import FakeSMD
+from tests.cli.liveserver import Live, server
 
 SCENARIO = Path("/work/shared/scenario")
 
@@ -101,4 +102,21 @@ def demo(ochami: Ochami, smd: FakeSMD) -> Ochami:
     return ochami
 
 
-RunFn = Callable[..., Result]
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """One server for the tests that do not change its data."""
+    with server(tmp_path_factory.mktemp("e2e-shared")) as live:
+        yield live
+
+
+@pytest.fixture
+def shared(shared_server: Live) -> Live:
+    """The shared server with an environment of the test's own."""
+    return Live(shared_server.url, dict(shared_server.env), shared_server.home)
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[Live]:
+    """A fresh server of the test's own."""
+    with server(tmp_path) as live:
+        yield live

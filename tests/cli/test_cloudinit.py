@@ -105,7 +105,6 @@ def test_group_render_and_node_raw_gets(demo: Ochami, ci: Recorder) -> None:
     ci.answer("GET", f"{C}/admin/impersonation/x1000c0s0b0n0/compute.yaml", text=COMPUTES)
     assert demo("cloud-init", "node", "get", "vendor-data", "x1000c0s0b0n0").stdout == vendor
     assert demo("cloud-init", "node", "get", "user-data", "x1000c0s0b0n0").stdout == "#cloud-config\n"
-    assert demo("cloud-init", "group", "render", "compute", "x1000c0s0b0n0").stdout == COMPUTES
     assert demo("cloud-init", "node", "get", "group", "x1000c0s0b0n0", "compute").stdout == COMPUTES
 
 
@@ -144,3 +143,23 @@ def test_service_status_and_version(demo: Ochami, ci: Recorder) -> None:
     r = demo("cloud-init", "service", "status")
     assert r.exit_code == 1
     assert "503 Service Unavailable: down" in r.stderr
+
+
+META = (
+    "cluster-name: demo\nhostname: nid001\nlocal-hostname: nid001\ninstance_data:\n  v1:\n"
+    "    public_keys:\n    - ssh-ed25519 AAAA admin@demo\n"
+)
+
+
+def test_group_render_is_local(demo: Ochami, ci: Recorder) -> None:
+    """render fetches the group and the node's meta-data, and renders the Jinja template here."""
+    ci.answer("GET", f"{C}/admin/groups/compute", body=GROUP)
+    ci.answer("GET", f"{C}/admin/impersonation/x1000c0s0b0n0/meta-data", text=META)
+    r = demo("cloud-init", "group", "render", "compute", "x1000c0s0b0n0")
+    assert r.exit_code == 0, r.output
+    assert r.stdout == COMPUTES.replace("## template: jinja\n", "").replace(
+        "{{ ds.meta_data.instance_data.v1.public_keys }}", "['ssh-ed25519 AAAA admin@demo']"
+    )
+    assert [c.path for c in ci.calls] == [
+        f"{C}/admin/groups/compute", f"{C}/admin/impersonation/x1000c0s0b0n0/meta-data",
+    ]  # fmt: skip

@@ -117,7 +117,7 @@ def test_cli_warns_on_short_token(demo: Ochami, smd: FakeSMD) -> None:
     demo.environ["DEMO_ACCESS_TOKEN"] = make_token(300)
     r = demo("smd", "group", "get")
     assert r.exit_code == 0
-    assert '"level":"warning"' in r.stderr
+    assert '"level":"warn"' in r.stderr
     assert "token expires in" in r.stderr
 
 

@@ -22,6 +22,7 @@ from pychami.cli.ochami.io import (
     output_option,
     read_payload,
 )
+from pychami.cli.ochami.render import render
 from pychami.core.errors import BadRequest
 
 
@@ -197,13 +198,23 @@ def group_get_config(group_names: tuple[str, ...], headers: str) -> None:
 @click.argument("group_name", metavar="GROUP")
 @click.argument("node")
 def group_render(group_name: str, node: str) -> None:
-    """Render GROUP's cloud-config as NODE would get it.
+    """Render GROUP's Jinja cloud-config with NODE's meta-data, as the node's cloud-init would.
+
+    Rendering happens here (the server never renders templates), in Jinja's sandbox.
 
     \b
     Example:
       ochami cloud-init group render compute x1000c0s0b0n0
     """
-    _raw(f"/admin/impersonation/{node}/{group_name}.yaml")
+    client = _client()
+    config = decode_content(client.get(f"/admin/groups/{group_name}").json() or {})
+    text = client.get(f"/admin/impersonation/{node}/meta-data").body.decode()
+    try:
+        meta = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise BadRequest(f"meta-data of {node} is not YAML: {exc}") from exc
+    out = render(config, meta)
+    click.echo(out, nl=not out.endswith("\n"))
 
 
 def _raw(path: str) -> None:

@@ -22,6 +22,7 @@ from pychami.core.errors import ConfigError
 
 _LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
 _SHORT = {"debug": "DBG", "info": "INF", "warning": "WRN", "error": "ERR"}
+_JSON_LEVEL = {"debug": "debug", "info": "info", "warning": "warn", "error": "error"}  # zerolog's names
 
 
 @dataclass
@@ -66,7 +67,7 @@ class Env:
         now = datetime.now(UTC).astimezone()
         if self.log_format == "json":
             line = json.dumps(
-                {"level": level, "time": now.isoformat(timespec="seconds"), "message": message},
+                {"level": _JSON_LEVEL[level], "time": now.isoformat(timespec="seconds"), "message": message},
                 separators=(",", ":"),
             )
         elif self.log_format == "rfc3339":
