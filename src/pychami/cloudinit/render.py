@@ -74,7 +74,9 @@ def render_template(body: str, context: Mapping[str, Any], *, lenient: bool = Fa
     output is YAML without knowing the node); otherwise missing variables render as cloud-init does.
     """
     undefined: type[jinja2.Undefined] = jinja2.ChainableUndefined if lenient else _MissingVariable
-    return _environment(undefined).from_string(body).render(**context)
+    # Jinja drops one trailing newline; cloud-init adds it back, so do we.
+    tail = "\n" if body.endswith("\n") else ""
+    return _environment(undefined).from_string(body).render(**context) + tail
 
 
 def render_group_config(config: str, meta_data: Mapping[str, Any]) -> str:

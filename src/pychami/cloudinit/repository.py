@@ -75,8 +75,9 @@ class CloudInitRepository:
     def insert_group(self, conn: Connection, group: GroupData) -> bool:
         """Insert; False (nothing written) when the name exists."""
         stmt = insert_for(conn, t.groups).values(**_group_values(group))
-        result = conn.execute(stmt.on_conflict_do_nothing(index_elements=[t.groups.c.name]))
-        return bool(result.rowcount)
+        stmt = stmt.on_conflict_do_nothing(index_elements=[t.groups.c.name]).returning(t.groups.c.name)
+        # rowcount is -1 for this statement on psycopg 3; RETURNING tells reliably.
+        return conn.execute(stmt).first() is not None
 
     def put_group(self, conn: Connection, group: GroupData) -> None:
         values = _group_values(group)
@@ -89,7 +90,8 @@ class CloudInitRepository:
         )
 
     def delete_group(self, conn: Connection, name: str) -> bool:
-        return bool(conn.execute(sa.delete(t.groups).where(t.groups.c.name == name)).rowcount)
+        stmt = sa.delete(t.groups).where(t.groups.c.name == name).returning(t.groups.c.name)
+        return conn.execute(stmt).first() is not None
 
     # instance info ----------------------------------------------------------------------------------
 

@@ -71,7 +71,12 @@ def scalar(value: Any) -> str:
             return ".nan"
         if math.isinf(value):
             return ".inf" if value > 0 else "-.inf"
-        return repr(value)
+        text = repr(value)
+        # YAML 1.1 needs a dot in a float with an exponent ("1e-05" would read back as a string).
+        if "." not in text and "e" in text:
+            mantissa, _, exponent = text.partition("e")
+            text = f"{mantissa}.0e{exponent if exponent[0] in '+-' else '+' + exponent}"
+        return text
     if isinstance(value, Mapping):
         return "{}"
     if isinstance(value, (list, tuple)):
