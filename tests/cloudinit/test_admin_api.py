@@ -144,3 +144,12 @@ def test_scopes_are_enforced(ci_app: FastAPI) -> None:
         assert c.get(f"{A}/groups", headers=other).status_code == 403
         assert c.get("/cloud-init/user-data").text == "#cloud-config"
         assert c.get("/cloud-init/version").json()["process_name"]
+
+
+def test_openapi_lists_node_and_admin_routes(ci_app: FastAPI) -> None:
+    """`ochami cloud-init service status --api` gets a document naming node-facing and admin paths."""
+    with TestClient(ci_app) as c:
+        paths = c.get("/cloud-init/openapi.json").json()["paths"]
+    for path in ("/cloud-init/meta-data", "/cloud-init/{group}.yaml", "/cloud-init/admin/groups/{name}"):
+        assert path in paths
+    assert not [p for p in paths if not p.startswith("/cloud-init")]

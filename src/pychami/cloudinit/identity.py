@@ -33,6 +33,18 @@ class ClientAddressResolver:
     def __init__(self, trusted_proxies: Sequence[IPNetwork]) -> None:
         self._nets = tuple(trusted_proxies)
         self._trusted: dict[str, bool] = {}
+        self._normal: dict[str, str | None] = {}
+
+    def _normalise(self, text: str) -> str | None:
+        # Parsing addresses is the costliest step of a cached request; peers repeat, so remember them.
+        known = self._normal.get(text, "")
+        if known != "":
+            return known
+        value = normalise_ip(text)
+        if len(self._normal) >= _CACHE_LIMIT:
+            self._normal.clear()
+        self._normal[text] = value
+        return value
 
     def is_trusted(self, ip: str) -> bool:
         known = self._trusted.get(ip)
@@ -53,7 +65,7 @@ class ClientAddressResolver:
         """The node's address, or None when it cannot be told (no peer, malformed header)."""
         if peer is None:
             return None
-        peer_ip = normalise_ip(peer)
+        peer_ip = self._normalise(peer)
         if peer_ip is None:
             return None
         if not forwarded_for or not self._nets or not self.is_trusted(peer_ip):
@@ -63,7 +75,7 @@ class ClientAddressResolver:
             return peer_ip
         chosen: str | None = None
         for hop in reversed(hops):
-            ip = normalise_ip(hop)
+            ip = self._normalise(hop)
             if ip is None:
                 return None
             chosen = ip
