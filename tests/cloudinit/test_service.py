@@ -70,3 +70,40 @@ def test_impersonation_can_be_switched_off(tmp_path: Path, db: Database) -> None
         c.headers["Authorization"] = f"Bearer {issue(app, 'admin')}"
         assert c.get("/cloud-init/admin/impersonation/x1000c0s0b0n0/meta-data").status_code == 404
         assert c.get("/cloud-init/admin/cluster-defaults").status_code == 200
+
+
+def test_write_in_one_process_reaches_another_within_ttl(tmp_path: Path, db: Database) -> None:
+    """Two apps on one database (two API processes): B serves A's change once its cache TTL passes,
+    and between writes B's periodic check reads only the revision counter."""
+    app_a = make_app(tmp_path / "a", db)
+    app_b = make_app(tmp_path / "b", db, cache_ttl=0.2)
+    with TestClient(app_a) as a, TestClient(app_b) as b:
+        a.headers["Authorization"] = f"Bearer {issue(app_a, 'admin')}"
+        b.headers["Authorization"] = f"Bearer {issue(app_b, 'admin')}"
+        url = "/cloud-init/admin/impersonation/x1000c0s0b0n0/vendor-data"
+        assert b.get(url).text == "#include\nhttp://172.16.0.254:8081/cloud-init/compute.yaml\n"
+        service_b = app_b.state.ctx.registry["cloudinit"]
+        before = service_b._config.get_sync()
+        time.sleep(0.25)
+        assert service_b._config.get_sync() is before  # nothing written: same snapshot object
+        assert (
+            a.post("/cloud-init/admin/cluster-defaults", json={"base-url": "http://new/ci"}).status_code
+            == 201
+        )
+        time.sleep(0.25)
+        assert b.get(url).text == "#include\nhttp://new/ci/compute.yaml\n"
+        assert service_b._config.get_sync().version == before.version + 1
+
+
+def test_json_null_means_empty_as_in_go(tmp_path: Path, db: Database) -> None:
+    """null fields in admin bodies are taken as empty values instead of failing validation."""
+    app = make_app(tmp_path, db)
+    with TestClient(app) as c:
+        c.headers["Authorization"] = f"Bearer {issue(app, 'admin')}"
+        body = {"name": "io", "description": None, "meta-data": None, "file": None}
+        assert c.post("/cloud-init/admin/groups", json=body).status_code == 201
+        assert c.get("/cloud-init/admin/groups/io").json() == {
+            "name": "io",
+            "file": {"content": "", "filename": ""},
+        }
+        assert c.post("/cloud-init/admin/cluster-defaults", json={"public-keys": None}).status_code == 201

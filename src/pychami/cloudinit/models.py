@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 _MODEL = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
 
 
-class ClusterDefaults(BaseModel):
+class _GoModel(BaseModel):
+    """JSON ``null`` means the zero value, as when Go unmarshals into a struct."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_nulls(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v is not None}
+        return data
+
+
+class ClusterDefaults(_GoModel):
     """Cluster-wide meta-data (``/admin/cluster-defaults``)."""
 
     model_config = _MODEL
@@ -43,7 +54,7 @@ class ClusterDefaults(BaseModel):
         }
 
 
-class CloudConfigFile(BaseModel):
+class CloudConfigFile(_GoModel):
     """A group's cloud-config as uploaded: ``content`` is base64 text when ``encoding`` is base64."""
 
     model_config = _MODEL
@@ -53,7 +64,7 @@ class CloudConfigFile(BaseModel):
     encoding: str = ""
 
 
-class GroupData(BaseModel):
+class GroupData(_GoModel):
     """Meta-data and cloud-config of one (SMD) group."""
 
     model_config = _MODEL
@@ -76,7 +87,7 @@ class GroupData(BaseModel):
         return body
 
 
-class InstanceInfo(BaseModel):
+class InstanceInfo(_GoModel):
     """Per-node overrides (``/admin/instance-info/{id}``)."""
 
     model_config = _MODEL
@@ -105,7 +116,7 @@ class InstanceInfo(BaseModel):
         return body
 
 
-class HostKeys(BaseModel):
+class HostKeys(_GoModel):
     """What a node reports on phone-home."""
 
     model_config = _MODEL

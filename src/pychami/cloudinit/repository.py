@@ -43,6 +43,24 @@ def _group_values(group: GroupData) -> dict[str, Any]:
 class CloudInitRepository:
     """Reads and writes on a connection the service opens (one transaction per operation)."""
 
+    # revision ---------------------------------------------------------------------------------------
+
+    def revision(self, conn: Connection) -> int:
+        """The write counter (0 before the first write)."""
+        value = conn.execute(
+            sa.select(t.revision.c.revision).where(t.revision.c.id == _DEFAULTS_ROW)
+        ).scalar()
+        return int(value or 0)
+
+    def bump_revision(self, conn: Connection) -> None:
+        """Count a write (call inside the writing transaction)."""
+        stmt = insert_for(conn, t.revision).values(id=_DEFAULTS_ROW, revision=1)
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[t.revision.c.id], set_={"revision": t.revision.c.revision + 1}
+            )
+        )
+
     # cluster defaults ------------------------------------------------------------------------------
 
     def get_defaults(self, conn: Connection) -> ClusterDefaults:

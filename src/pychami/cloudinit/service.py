@@ -6,7 +6,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Generic, TypeVar
 
 from pychami.cloudinit import documents
@@ -36,6 +36,8 @@ class ConfigSnapshot:
     configs: dict[str, str] = field(default_factory=dict)
     instances: dict[str, InstanceInfo] = field(default_factory=dict)
     version: int = 0
+    #: The database write counter this snapshot was loaded at.
+    revision: int = -1
 
     def same_content(self, other: ConfigSnapshot) -> bool:
         return (
@@ -121,15 +123,19 @@ class CloudInitService:
 
     def _load_config(self, previous: ConfigSnapshot | None) -> ConfigSnapshot:
         with self.db.read() as conn:
+            # One tiny query decides; everything is read only after a write somewhere.
+            revision = self.repo.revision(conn)
+            if previous is not None and previous.revision == revision:
+                return previous
             defaults = self.repo.get_defaults(conn)
             groups = {g.name: g for g in self.repo.list_groups(conn)}
             instances = {i.id: i for i in self.repo.list_instance_info(conn)}
         configs = {name: documents.decoded_config(g) for name, g in groups.items()}
-        fresh = ConfigSnapshot(defaults, groups, configs, instances)
+        fresh = ConfigSnapshot(defaults, groups, configs, instances, revision=revision)
         if previous is not None and previous.same_content(fresh):
-            return previous
+            return replace(previous, revision=revision)
         version = previous.version + 1 if previous is not None else 1
-        return ConfigSnapshot(defaults, groups, configs, instances, version)
+        return replace(fresh, version=version)
 
     def _load_inventory(self, previous: InventorySnapshot | None) -> InventorySnapshot:
         del previous
@@ -205,7 +211,8 @@ class CloudInitService:
 
     async def meta_data(self, node: Node, ip: str) -> bytes:
         cfg, _ = await self._snapshots()
-        self._events.record(f"{SOURCE} meta-data", SOURCE, xname=node.xname, ip=ip)
+        mac = node.interfaces[0].mac if node.interfaces else None
+        self._events.record(f"{SOURCE} meta-data", SOURCE, xname=node.xname, mac=mac, ip=ip)
         return self._meta_bytes(cfg, node)
 
     async def vendor_data(self, node: Node) -> bytes:
@@ -267,6 +274,7 @@ class CloudInitService:
         with self.db.transaction() as conn:
             merged = self.repo.get_defaults(conn).merged(update)
             self.repo.put_defaults(conn, merged)
+            self.repo.bump_revision(conn)
         self._changed()
         return merged
 
@@ -293,6 +301,7 @@ class CloudInitService:
         with self.db.transaction() as conn:
             if not self.repo.insert_group(conn, group):
                 raise Conflict(f"group '{group.name}' not added as it already exists")
+            self.repo.bump_revision(conn)
         self._changed()
         return group
 
@@ -300,12 +309,14 @@ class CloudInitService:
         group = self._validated(group.model_copy(update={"name": name}))
         with self.db.transaction() as conn:
             self.repo.put_group(conn, group)
+            self.repo.bump_revision(conn)
         self._changed()
         return group
 
     def delete_group(self, name: str) -> None:
         with self.db.transaction() as conn:
-            self.repo.delete_group(conn, name)
+            if self.repo.delete_group(conn, name):
+                self.repo.bump_revision(conn)
         self._changed()
 
     # admin: instance info --------------------------------------------------------------------------
@@ -338,5 +349,6 @@ class CloudInitService:
                 update={"id": node_id, "instance_id": instance_id, "cloud_init_base_url": base.rstrip("/")}
             )
             self.repo.put_instance_info(conn, stored)
+            self.repo.bump_revision(conn)
         self._changed()
         return stored

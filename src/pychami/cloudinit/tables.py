@@ -6,6 +6,14 @@ import sqlalchemy as sa
 
 from pychami.core.db import metadata
 
+#: One row (id 1): a counter bumped by every write, so caches can tell cheaply whether to reload.
+revision = sa.Table(
+    "cloudinit_revision",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("revision", sa.BigInteger(), nullable=False),
+)
+
 #: One row (id 1): the cluster defaults as their wire JSON.
 cluster_defaults = sa.Table(
     "cloudinit_cluster_defaults",

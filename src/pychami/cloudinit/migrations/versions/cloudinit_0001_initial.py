@@ -1,4 +1,4 @@
-"""cloudinit: cluster defaults, groups, instance info, phone-home host keys
+"""cloudinit: revision counter, cluster defaults, groups, instance info, phone-home host keys
 
 Revision ID: cloudinit_0001
 Revises:
@@ -16,6 +16,12 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "cloudinit_revision",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("revision", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_cloudinit_revision"),
+    )
     op.create_table(
         "cloudinit_cluster_defaults",
         sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
@@ -63,5 +69,6 @@ def downgrade() -> None:
         "cloudinit_instance_info",
         "cloudinit_groups",
         "cloudinit_cluster_defaults",
+        "cloudinit_revision",
     ):
         op.drop_table(name)
