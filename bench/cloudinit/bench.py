@@ -20,6 +20,12 @@ import httpx
 HERE = Path(__file__).resolve().parent
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -67,6 +73,7 @@ def main() -> None:
                             [sys.executable, str(HERE / "touch_defaults.py"), data_dir, str(args.port)],
                             check=True,
                         )
+                    cpu_before = cpu_seconds(server.pid)
                     out = subprocess.run(
                         [
                             sys.executable,
@@ -88,6 +95,10 @@ def main() -> None:
                     )
                     result = json.loads(out.stdout)
                     result["phase"] = phase
+                    # Server CPU per request: what a dedicated core would allow, whatever the neighbours do.
+                    cpu_us = (cpu_seconds(server.pid) - cpu_before) / result["requests"] * 1e6
+                    result["server_cpu_us_per_req"] = round(cpu_us)
+                    result["req_per_s_per_core"] = round(1e6 / cpu_us)
                     results.append(result)
                     print(json.dumps(result), file=sys.stderr)
         finally:
@@ -109,7 +120,7 @@ def main() -> None:
         cells = [r["mode"], r["phase"], r["requests"], r["req_per_s"], r["p50_ms"], r["p99_ms"]]
         cells.append(f"{r['meta-data_p50_ms']} / {r['meta-data_p99_ms']}")
         cells.append(f"{r['vendor-data_p50_ms']} / {r['vendor-data_p99_ms']}")
-        cells.append(r["errors"])
+        cells += [r["server_cpu_us_per_req"], r["req_per_s_per_core"], r["errors"]]
         print("| " + " | ".join(str(c) for c in cells) + " |")
 
 
