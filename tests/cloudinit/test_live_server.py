@@ -3,10 +3,24 @@ each acting as the scenario node with that address."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import sqlalchemy as sa
 import yaml
 
 from pychami.cloudinit import documents
-from tests.cloudinit.conftest import TRUSTED_PROXY, UNKNOWN_NODE, UNTRUSTED_PEER, LiveServer, loopback_of
+from pychami.core.db import Database
+from tests.cloudinit.conftest import (
+    TRUSTED_PROXY,
+    UNKNOWN_NODE,
+    UNTRUSTED_PEER,
+    LiveServer,
+    compute_group,
+    loopback_of,
+    make_app,
+    scenario_defaults,
+    serve,
+)
 
 XNAMES = {n: f"x1000c0s0b{n - 1}n0" for n in range(1, 6)}
 
@@ -111,3 +125,33 @@ def test_phone_home_records_host_keys_and_done_event(live: LiveServer) -> None:
     assert done.detail is not None
     assert done.detail["hostname"] == "nid005"
     assert done.detail["host_keys"] == ["rsa", "ecdsa", "ed25519"]
+
+
+def test_warm_node_requests_run_no_database_query(tmp_path: Path, db: Database) -> None:
+    """Once the caches are warm, node-facing requests are answered from memory: no SELECT at all
+    (a long cache TTL here, so that a periodic re-check cannot fall inside the measured window)."""
+    with serve(make_app(tmp_path, db, cache_ttl=300)) as live, live.admin() as admin:
+        assert admin.post("/cloud-init/admin/cluster-defaults", json=scenario_defaults()).status_code == 201
+        assert admin.put("/cloud-init/admin/groups/compute", json=compute_group()).status_code == 201
+        _count_selects(live)
+
+
+def _count_selects(live: LiveServer) -> None:
+    engine = live.app.state.ctx.db.engine
+    selects: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            selects.append(statement)
+
+    with live.node_client(loopback_of(1)) as warmup:
+        assert warmup.get("/meta-data").status_code == 200
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        for nid in XNAMES:
+            with live.node_client(loopback_of(nid)) as node:
+                for path in ("/meta-data", "/vendor-data", "/compute.yaml", "/user-data"):
+                    assert node.get(path).status_code == 200
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    assert selects == []
