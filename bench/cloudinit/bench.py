@@ -113,6 +113,8 @@ def main() -> None:
         "p99 ms",
         "meta-data p50/p99",
         "vendor-data p50/p99",
+        "server CPU µs/req",
+        "req/s per server core",
     ]
     print("| " + " | ".join([*cols, "errors"]) + " |")
     print("|" + "---|" * (len(cols) + 1))
