@@ -153,3 +153,14 @@ def test_openapi_lists_node_and_admin_routes(ci_app: FastAPI) -> None:
     for path in ("/cloud-init/meta-data", "/cloud-init/{group}.yaml", "/cloud-init/admin/groups/{name}"):
         assert path in paths
     assert not [p for p in paths if not p.startswith("/cloud-init")]
+
+
+def test_json_bodies_are_read_whatever_the_content_type(admin: TestClient) -> None:
+    """`curl -d '{...}'` sends form-urlencoded; the body is still read as JSON, as upstream does."""
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    resp = admin.post(f"{A}/cluster-defaults", content=b'{"cluster-name":"demo"}', headers=form)
+    assert resp.status_code == 201
+    assert admin.get(f"{A}/cluster-defaults").json() == {"cluster-name": "demo"}
+    bad = admin.post(f"{A}/cluster-defaults", content=b"cluster-name=demo", headers=form)
+    assert bad.status_code == 400
+    assert bad.json()["detail"].startswith("error decoding JSON")

@@ -31,6 +31,12 @@ def _detail(exc: ValidationError) -> str:
 
 
 def _parse(model: type[Any], payload: Any, error: type[Exception] = BadRequest) -> Any:
+    if isinstance(payload, (bytes, str)):
+        # Upstream reads JSON whatever the Content-Type says (curl -d sends form-urlencoded).
+        try:
+            payload = json.loads(payload)
+        except ValueError as exc:
+            raise BadRequest(f"error decoding JSON: {exc}") from exc
     if not isinstance(payload, dict):
         raise error(f"request body must be a JSON object, not {type(payload).__name__}")
     try:
