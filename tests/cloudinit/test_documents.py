@@ -166,3 +166,12 @@ def test_yaml_emitter_quotes_like_go_yaml_v2() -> None:
         {"a": "1.0", "b": "yes", "c": "http://h:1/x", "d": "", "e": "key: v", "f": ["x", {"g": None}]}
     )
     assert text == 'a: "1.0"\nb: "yes"\nc: http://h:1/x\nd: ""\ne: "key: v"\nf:\n- x\n- g: null\n'
+
+
+def test_uptime_is_written_like_go_durations() -> None:
+    """/version's uptime uses Go's Duration format (3.5s, 2m0.25s, 1h1m1s)."""
+    from pychami.cloudinit.api.node_routes import go_duration
+
+    assert go_duration(3.5) == "3.5s"
+    assert go_duration(120.25) == "2m0.25s"
+    assert go_duration(3661) == "1h1m1s"
