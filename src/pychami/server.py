@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from pychami import __version__
+from pychami.cloudinit import module as cloudinit_module
 from pychami.core import migrate
 from pychami.core.auth import Authorizer, KeySource, LocalIssuer, TokenVerifier
 from pychami.core.context import AppContext, ServiceModule
@@ -30,7 +31,7 @@ from pychami.smd import module as smd_module
 from pychami.smd.service import SMDInventorySource
 
 #: Every HTTP service of the all-in-one server, in mount order.
-SERVICES: Sequence[ServiceModule] = (smd_module,)
+SERVICES: Sequence[ServiceModule] = (smd_module, cloudinit_module)
 
 
 def migration_dirs() -> list[Path]:

@@ -1,0 +1,186 @@
+"""Node-facing routes (no token): the node is identified by its source address and sees only its data."""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import socket
+import sys
+import time
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from pychami import __version__
+from pychami.cloudinit import documents
+from pychami.cloudinit.models import HostKeys
+from pychami.cloudinit.service import CloudInitService
+from pychami.core.errors import BadRequest
+from pychami.core.web import GoJSONResponse
+
+PREFIX = "/cloud-init"
+YAML = "application/x-yaml"
+TEXT = "text/plain; charset=utf-8"
+_HOST_KEY_FIELDS = ("pub_key_rsa", "pub_key_ecdsa", "pub_key_ed25519", "instance_id", "hostname", "fqdn")
+
+
+def go_duration(seconds: float) -> str:
+    """A duration as Go's ``time.Duration.String`` writes it (``1h2m3.5s``)."""
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{secs:.6f}".rstrip("0").rstrip(".") + "s"
+    if hours:
+        return f"{int(hours)}h{int(minutes)}m{text}"
+    if minutes:
+        return f"{int(minutes)}m{text}"
+    return text
+
+
+def _unknown() -> Response:
+    # Upstream answers an unknown source address with an empty 422.
+    return Response(status_code=422)
+
+
+#: OpenAPI entries for the node-facing documents, which are plain Starlette routes (no FastAPI
+#: dependency machinery on the boot-storm path) and so absent from the generated schema.
+NODE_PATHS: dict[str, Any] = {
+    f"{PREFIX}/meta-data": {
+        "get": {
+            "tags": ["cloud-init"],
+            "summary": "Meta-data (YAML) of the node at the source address",
+            "responses": {
+                "200": {"description": "application/x-yaml"},
+                "422": {"description": "unknown address"},
+            },
+        }
+    },
+    f"{PREFIX}/user-data": {
+        "get": {
+            "tags": ["cloud-init"],
+            "summary": "Always #cloud-config",
+            "responses": {"200": {"description": "text"}},
+        }
+    },
+    f"{PREFIX}/vendor-data": {
+        "get": {
+            "tags": ["cloud-init"],
+            "summary": "#include of <base-url>/<group>.yaml per SMD group of the calling node",
+            "responses": {"200": {"description": "text"}, "422": {"description": "unknown address"}},
+        }
+    },
+    f"{PREFIX}/{{group}}.yaml": {
+        "get": {
+            "tags": ["cloud-init"],
+            "summary": "The group's cloud-config, for nodes in the group",
+            "parameters": [{"name": "group", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {
+                "200": {"description": "text"},
+                "404": {"description": "Group not found"},
+                "422": {"description": "unknown address"},
+            },
+        }
+    },
+    f"{PREFIX}/phone-home/{{id}}": {
+        "post": {
+            "tags": ["cloud-init"],
+            "summary": "Record host keys and the cloud-init done event (form fields pub_key_*, instance_id, "
+            "hostname, fqdn)",
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "recorded"}, "422": {"description": "unknown address"}},
+        }
+    },
+}
+
+
+def router(service: CloudInitService) -> APIRouter:
+    r = APIRouter(tags=["cloud-init"])
+
+    async def who(request: Request) -> Any:
+        peer = request.client.host if request.client else None
+        return await service.identify(peer, request.headers.get("x-forwarded-for"))
+
+    async def meta_data(request: Request) -> Response:
+        found = await who(request)
+        if found is None:
+            return _unknown()
+        node, ip = found
+        return Response(await service.meta_data(node, ip), media_type=YAML)
+
+    async def user_data(request: Request) -> Response:
+        del request
+        return Response(documents.USER_DATA, media_type=TEXT)
+
+    async def vendor_data(request: Request) -> Response:
+        found = await who(request)
+        if found is None:
+            return _unknown()
+        return Response(await service.vendor_data(found[0]), media_type=TEXT)
+
+    async def group_config(request: Request) -> Response:
+        found = await who(request)
+        if found is None:
+            return _unknown()
+        group = request.path_params["group"]
+        return Response(await service.group_config(found[0], group), media_type=TEXT)
+
+    async def phone_home(request: Request) -> Response:
+        found = await who(request)
+        if found is None:
+            return _unknown()
+        node, ip = found
+        body = await request.body()
+        ctype = request.headers.get("content-type", "")
+        if body and not ctype.startswith("application/x-www-form-urlencoded"):
+            raise BadRequest("phone-home data must be application/x-www-form-urlencoded")
+        try:
+            form = parse_qs(body.decode("utf-8"), keep_blank_values=True)
+        except UnicodeDecodeError as exc:
+            raise BadRequest("phone-home data is not UTF-8") from exc
+        keys = HostKeys(**{k: form[k][0] for k in _HOST_KEY_FIELDS if k in form})
+        await _run(service.phone_home, node, ip, request.path_params["node_id"], keys)
+        return Response(status_code=200)
+
+    r.add_route(f"{PREFIX}/meta-data", meta_data, methods=["GET"], include_in_schema=False)
+    r.add_route(f"{PREFIX}/user-data", user_data, methods=["GET"], include_in_schema=False)
+    r.add_route(f"{PREFIX}/vendor-data", vendor_data, methods=["GET"], include_in_schema=False)
+    # cloud-init's phone_home module is often given a URL ending in "/": accept both.
+    r.add_route(f"{PREFIX}/phone-home/{{node_id}}", phone_home, methods=["POST"], include_in_schema=False)
+    r.add_route(f"{PREFIX}/phone-home/{{node_id}}/", phone_home, methods=["POST"], include_in_schema=False)
+
+    @r.get(f"{PREFIX}/version")
+    async def version() -> Response:
+        """Process and build information, in upstream's shape."""
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return GoJSONResponse(
+            {
+                "process_name": os.path.basename(sys.argv[0]) or "pychami",
+                "build_info": (
+                    f"Version: v{__version__}, Git Commit: , Build Time: , Git Branch: , Git Tag: , "
+                    f"Git State: , Build Host: , Go Version: python{platform.python_version()}, Build User: "
+                ),
+                "uptime": go_duration(time.monotonic() - service.started),
+                "runtime_host": socket.gethostname(),
+                "bytes_allocated": usage.ru_maxrss * 1024,
+            }
+        )
+
+    @r.get(f"{PREFIX}/openapi.json")
+    async def openapi(request: Request) -> Response:
+        """The OpenAPI document of the cloud-init routes."""
+        spec = dict(request.app.openapi())
+        paths = {p: v for p, v in spec.get("paths", {}).items() if p.startswith(PREFIX)}
+        spec["paths"] = {**NODE_PATHS, **paths}
+        return JSONResponse(spec)
+
+    # Last: "/{group}.yaml" must not shadow the fixed paths above.
+    r.add_route(f"{PREFIX}/{{group}}.yaml", group_config, methods=["GET"], include_in_schema=False)
+    return r
+
+
+async def _run(fn: Any, *args: Any) -> Any:
+    import asyncio  # noqa: PLC0415
+
+    return await asyncio.to_thread(fn, *args)

@@ -1,0 +1,23 @@
+"""cloud-init as a service module of the all-in-one server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter
+
+from pychami.core.context import AppContext
+
+NAME = "cloudinit"
+MIGRATIONS: Path | None = Path(__file__).parent / "migrations" / "versions"
+
+
+def build(ctx: AppContext) -> list[APIRouter]:
+    from pychami.cloudinit import settings as ci_settings  # noqa: PLC0415
+    from pychami.cloudinit.api import routers  # noqa: PLC0415
+    from pychami.cloudinit.service import CloudInitService  # noqa: PLC0415
+
+    settings, base_url = ci_settings.load(ctx.settings)
+    service = CloudInitService(ctx.db, ctx.inventory, ctx.inventory_changed, ctx.events, settings, base_url)
+    ctx.registry[NAME] = service
+    return routers(service)

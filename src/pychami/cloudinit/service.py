@@ -1,0 +1,354 @@
+"""cloud-init domain rules: node identity, document caches, validated admin writes, phone-home."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Generic, TypeVar
+
+from pychami.cloudinit import documents
+from pychami.cloudinit.configs import validate_group
+from pychami.cloudinit.identity import ClientAddressResolver
+from pychami.cloudinit.models import ClusterDefaults, GroupData, HostKeys, InstanceInfo
+from pychami.cloudinit.repository import CloudInitRepository
+from pychami.cloudinit.settings import CloudInitSettings
+from pychami.core.db import Database
+from pychami.core.errors import BadRequest, Conflict, NotFound, Unprocessable
+from pychami.core.events import BootEventRecorder
+from pychami.core.inventory import ChangeSignal, InventoryCache, InventorySnapshot, Node
+from pychami.core.logs import get_logger
+
+log = get_logger("pychami.cloudinit")
+T = TypeVar("T")
+SOURCE = "cloud-init"
+NODE_NOT_FOUND = "Node not found in SMD. Instance-data not available"
+
+
+@dataclass(frozen=True)
+class ConfigSnapshot:
+    """Everything stored by cloud-init at one moment; ``version`` changes only when the content does."""
+
+    defaults: ClusterDefaults = field(default_factory=ClusterDefaults)
+    groups: dict[str, GroupData] = field(default_factory=dict)
+    configs: dict[str, str] = field(default_factory=dict)
+    instances: dict[str, InstanceInfo] = field(default_factory=dict)
+    version: int = 0
+    #: The database write counter this snapshot was loaded at.
+    revision: int = -1
+
+    def same_content(self, other: ConfigSnapshot) -> bool:
+        return (
+            self.defaults == other.defaults
+            and self.groups == other.groups
+            and self.instances == other.instances
+        )
+
+
+class Refreshing(Generic[T]):
+    """A value served from memory and refreshed in a worker thread when older than ``ttl``.
+
+    Node-facing handlers never wait for the database once a value exists (stale-while-revalidate);
+    writers in this process call :meth:`reload` so their change is visible at once.
+    """
+
+    def __init__(self, load: Callable[[T | None], T], ttl: float) -> None:
+        self._load = load
+        self._ttl = ttl
+        self._value: T | None = None
+        self._loaded_at = 0.0
+        self._lock = threading.Lock()
+        self._pending: asyncio.Future[None] | None = None
+
+    def reload(self) -> T:
+        with self._lock:
+            value = self._load(self._value)
+            self._value = value
+            self._loaded_at = time.monotonic()
+            return value
+
+    def get_sync(self) -> T:
+        value = self._value
+        if value is None or time.monotonic() - self._loaded_at > self._ttl:
+            return self.reload()
+        return value
+
+    async def get(self) -> T:
+        value = self._value
+        if value is None:
+            return await asyncio.to_thread(self.reload)
+        if time.monotonic() - self._loaded_at > self._ttl and self._pending is None:
+            self._pending = asyncio.get_running_loop().run_in_executor(None, self._background)
+        return value
+
+    def _background(self) -> None:
+        try:
+            self.reload()
+        except Exception:  # keep serving the last good value during an outage
+            log.exception("cloud-init cache refresh failed")
+        finally:
+            self._pending = None
+
+
+class CloudInitService:
+    """Entry point of every cloud-init operation."""
+
+    def __init__(
+        self,
+        db: Database,
+        inventory: InventoryCache,
+        inventory_changed: ChangeSignal,
+        events: BootEventRecorder,
+        settings: CloudInitSettings,
+        base_url: str,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.base_url = base_url
+        self.started = time.monotonic()
+        self.repo = CloudInitRepository()
+        self._events = events
+        self._inventory = inventory
+        self._signal = inventory_changed
+        self._resolver = ClientAddressResolver(settings.trusted_proxies)
+        self._config = Refreshing(self._load_config, settings.cache_ttl)
+        self._inv_generation = -1
+        self._inv = Refreshing(self._load_inventory, settings.cache_ttl)
+        self._meta: dict[str, tuple[int, Node, bytes]] = {}
+        self._vendor: dict[str, tuple[int, Node, bytes]] = {}
+
+    # caches -----------------------------------------------------------------------------------------
+
+    def _load_config(self, previous: ConfigSnapshot | None) -> ConfigSnapshot:
+        with self.db.read() as conn:
+            # One tiny query decides; everything is read only after a write somewhere.
+            revision = self.repo.revision(conn)
+            if previous is not None and previous.revision == revision:
+                return previous
+            defaults = self.repo.get_defaults(conn)
+            groups = {g.name: g for g in self.repo.list_groups(conn)}
+            instances = {i.id: i for i in self.repo.list_instance_info(conn)}
+        configs = {name: documents.decoded_config(g) for name, g in groups.items()}
+        fresh = ConfigSnapshot(defaults, groups, configs, instances, revision=revision)
+        if previous is not None and previous.same_content(fresh):
+            return replace(previous, revision=revision)
+        version = previous.version + 1 if previous is not None else 1
+        return replace(fresh, version=version)
+
+    def _load_inventory(self, previous: InventorySnapshot | None) -> InventorySnapshot:
+        del previous
+        generation = self._signal.generation
+        snap = self._inventory.get()
+        self._inv_generation = generation
+        return snap
+
+    async def _snapshots(self) -> tuple[ConfigSnapshot, InventorySnapshot]:
+        if self._inv_generation != self._signal.generation:
+            # SMD changed in this process: wait for the new inventory (in a thread, not on the loop).
+            inv = await asyncio.to_thread(self._inv.reload)
+        else:
+            inv = await self._inv.get()
+        return await self._config.get(), inv
+
+    def _snapshots_sync(self) -> tuple[ConfigSnapshot, InventorySnapshot]:
+        stale = self._inv_generation != self._signal.generation
+        inv = self._inv.reload() if stale else self._inv.get_sync()
+        return self._config.get_sync(), inv
+
+    def _changed(self) -> None:
+        self._config.reload()
+
+    # node identity ---------------------------------------------------------------------------------
+
+    async def identify(self, peer: str | None, forwarded_for: str | None) -> tuple[Node, str] | None:
+        """The node behind a request and its address, or None when the address is unknown."""
+        ip = self._resolver.client_ip(peer, forwarded_for)
+        if ip is None:
+            return None
+        _, inv = await self._snapshots()
+        node = inv.by_ip.get(ip)
+        if node is None:
+            log.info("cloud-init request from an unknown address", ip=ip, peer=peer)
+            return None
+        return node, ip
+
+    def node(self, node_id: str) -> Node:
+        """A node by xname for the admin (impersonation) routes."""
+        _, inv = self._snapshots_sync()
+        node = inv.by_xname.get(node_id)
+        if node is None:
+            raise NotFound(NODE_NOT_FOUND)
+        return node
+
+    # documents -------------------------------------------------------------------------------------
+
+    def _meta_bytes(self, cfg: ConfigSnapshot, node: Node) -> bytes:
+        hit = self._meta.get(node.xname)
+        if hit is not None and hit[0] == cfg.version and hit[1] == node:
+            return hit[2]
+        body = documents.render_meta_data(
+            node, cfg.defaults, cfg.groups, cfg.instances.get(node.xname)
+        ).encode("utf-8")
+        self._meta[node.xname] = (cfg.version, node, body)
+        return body
+
+    def _vendor_bytes(self, cfg: ConfigSnapshot, node: Node) -> bytes:
+        hit = self._vendor.get(node.xname)
+        if hit is not None and hit[0] == cfg.version and hit[1] == node:
+            return hit[2]
+        base = documents.base_url_for(cfg.defaults, cfg.instances.get(node.xname), self.base_url)
+        body = documents.render_vendor_data(node, base).encode("utf-8")
+        self._vendor[node.xname] = (cfg.version, node, body)
+        return body
+
+    @staticmethod
+    def _group_bytes(cfg: ConfigSnapshot, node: Node, group: str) -> bytes:
+        if group not in node.groups:
+            raise NotFound("Group not found")
+        return cfg.configs.get(group, documents.EMPTY_CONFIG).encode("utf-8")
+
+    async def meta_data(self, node: Node, ip: str) -> bytes:
+        cfg, _ = await self._snapshots()
+        mac = node.interfaces[0].mac if node.interfaces else None
+        self._events.record(f"{SOURCE} meta-data", SOURCE, xname=node.xname, mac=mac, ip=ip)
+        return self._meta_bytes(cfg, node)
+
+    async def vendor_data(self, node: Node) -> bytes:
+        cfg, _ = await self._snapshots()
+        return self._vendor_bytes(cfg, node)
+
+    async def group_config(self, node: Node, group: str) -> bytes:
+        cfg, _ = await self._snapshots()
+        return self._group_bytes(cfg, node, group)
+
+    def impersonate_meta_data(self, node_id: str) -> bytes:
+        node = self.node(node_id)
+        cfg, _ = self._snapshots_sync()
+        return self._meta_bytes(cfg, node)
+
+    def impersonate_vendor_data(self, node_id: str) -> bytes:
+        node = self.node(node_id)
+        cfg, _ = self._snapshots_sync()
+        return self._vendor_bytes(cfg, node)
+
+    def impersonate_group_config(self, node_id: str, group: str) -> bytes:
+        node = self.node(node_id)
+        cfg, _ = self._snapshots_sync()
+        return self._group_bytes(cfg, node, group)
+
+    # phone-home ------------------------------------------------------------------------------------
+
+    def phone_home(self, node: Node, ip: str, path_id: str, keys: HostKeys) -> None:
+        """Store the node's host keys and record the ``cloud-init done`` boot event."""
+        with self.db.transaction() as conn:
+            self.repo.put_host_keys(conn, node.xname, ip, keys)
+        mac = node.interfaces[0].mac if node.interfaces else None
+        detail = {
+            "id": path_id,
+            "instance_id": keys.instance_id,
+            "hostname": keys.hostname,
+            "fqdn": keys.fqdn,
+            "host_keys": [n for n in ("rsa", "ecdsa", "ed25519") if getattr(keys, f"pub_key_{n}")],
+        }
+        self._events.record(f"{SOURCE} done", SOURCE, xname=node.xname, mac=mac, ip=ip, detail=detail)
+        log.info("cloud-init phone-home", xname=node.xname, ip=ip, instance_id=keys.instance_id)
+
+    def host_keys(self, node_id: str) -> dict[str, object]:
+        with self.db.read() as conn:
+            row = self.repo.get_host_keys(conn, node_id)
+        if row is None:
+            raise NotFound(f"no phone-home received from {node_id}")
+        return row
+
+    # admin: cluster defaults ----------------------------------------------------------------------
+
+    def get_defaults(self) -> ClusterDefaults:
+        with self.db.read() as conn:
+            return self.repo.get_defaults(conn)
+
+    def set_defaults(self, update: ClusterDefaults) -> ClusterDefaults:
+        if update.base_url and not update.base_url.startswith(("http://", "https://")):
+            raise BadRequest(f"base-url {update.base_url!r} must start with http:// or https://")
+        with self.db.transaction() as conn:
+            merged = self.repo.get_defaults(conn).merged(update)
+            self.repo.put_defaults(conn, merged)
+            self.repo.bump_revision(conn)
+        self._changed()
+        return merged
+
+    # admin: groups ---------------------------------------------------------------------------------
+
+    def _validated(self, group: GroupData) -> GroupData:
+        return validate_group(group, self.settings.max_config_bytes, self.settings.max_meta_data_bytes)
+
+    def list_groups(self) -> list[GroupData]:
+        with self.db.read() as conn:
+            return self.repo.list_groups(conn)
+
+    def get_group(self, name: str) -> GroupData:
+        with self.db.read() as conn:
+            group = self.repo.get_group(conn, name)
+        if group is None:
+            raise NotFound(f"group ({name}) not found")
+        return group
+
+    def add_group(self, group: GroupData) -> GroupData:
+        if not group.name:
+            raise Unprocessable("name is required")
+        group = self._validated(group)
+        with self.db.transaction() as conn:
+            if not self.repo.insert_group(conn, group):
+                raise Conflict(f"group '{group.name}' not added as it already exists")
+            self.repo.bump_revision(conn)
+        self._changed()
+        return group
+
+    def put_group(self, name: str, group: GroupData) -> GroupData:
+        group = self._validated(group.model_copy(update={"name": name}))
+        with self.db.transaction() as conn:
+            self.repo.put_group(conn, group)
+            self.repo.bump_revision(conn)
+        self._changed()
+        return group
+
+    def delete_group(self, name: str) -> None:
+        with self.db.transaction() as conn:
+            if self.repo.delete_group(conn, name):
+                self.repo.bump_revision(conn)
+        self._changed()
+
+    # admin: instance info --------------------------------------------------------------------------
+
+    def get_instance_info(self, node_id: str) -> InstanceInfo:
+        with self.db.read() as conn:
+            info = self.repo.get_instance_info(conn, node_id)
+        return info or InstanceInfo(id=node_id, instance_id=documents.stable_instance_id(node_id))
+
+    def put_instance_info(self, node_id: str, info: InstanceInfo) -> InstanceInfo:
+        """Replace a node's overrides; its instance-id is kept unless the body sets one."""
+        if not node_id or len(node_id) > 64:
+            raise BadRequest(f"invalid node id {node_id!r}")
+        if len(info.instance_id) > 64:
+            raise BadRequest("instance-id is longer than 64 characters")
+        base = info.cloud_init_base_url
+        if base and not base.startswith(("http://", "https://")):
+            raise BadRequest(f"cloud-init-base-url {base!r} must start with http:// or https://")
+        size = len(info.model_dump_json(by_alias=True))
+        if size > self.settings.max_meta_data_bytes:
+            raise BadRequest(f"instance info is {size} bytes, more than the limit")
+        with self.db.transaction() as conn:
+            existing = self.repo.get_instance_info(conn, node_id)
+            instance_id = (
+                info.instance_id
+                or (existing.instance_id if existing else "")
+                or documents.stable_instance_id(node_id)
+            )
+            stored = info.model_copy(
+                update={"id": node_id, "instance_id": instance_id, "cloud_init_base_url": base.rstrip("/")}
+            )
+            self.repo.put_instance_info(conn, stored)
+            self.repo.bump_revision(conn)
+        self._changed()
+        return stored
