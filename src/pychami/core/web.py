@@ -142,6 +142,7 @@ class Metrics:
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _FORM = b"application/x-www-form-urlencoded"
+_JSON_ONLY_PREFIXES = ("/hsm/", "/boot/")
 
 
 class RequestContextMiddleware:
@@ -163,8 +164,13 @@ class RequestContextMiddleware:
             scope = {**scope, "path": path.rstrip("/") or "/"}
         headers = dict(scope.get("headers") or [])
         ctype = headers.get(b"content-type", b"")
-        if scope.get("method") in _BODY_METHODS and (not ctype or ctype.startswith(_FORM)):
-            # Upstream's Go handlers decode JSON whatever the content type (curl -d sends a form type).
+        if (
+            scope.get("method") in _BODY_METHODS
+            and (not ctype or ctype.startswith(_FORM))
+            and path.startswith(_JSON_ONLY_PREFIXES)
+        ):
+            # Upstream's SMD and BSS decode JSON whatever the content type (curl -d sends a form type).
+            # Not for cloud-init, whose phone-home really is a form post.
             headers[b"content-type"] = b"application/json"
             scope = {**scope, "headers": list(headers.items())}
         request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
