@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +63,8 @@ class InventorySnapshot:
     nodes: tuple[Node, ...] = ()
     group_members: dict[str, tuple[str, ...]] = field(default_factory=dict)
     loaded_at: float = 0.0
+    #: Source revision the snapshot was loaded at (-1: unknown, always reload on expiry).
+    revision: int = -1
     by_xname: dict[str, Node] = field(init=False, default_factory=dict)
     by_mac: dict[str, Node] = field(init=False, default_factory=dict)
     by_nid: dict[int, Node] = field(init=False, default_factory=dict)
@@ -88,6 +90,15 @@ class InventorySource(Protocol):
     """Something that can load a full snapshot (SMD's repository, or a fake in tests)."""
 
     def load_inventory(self) -> InventorySnapshot: ...
+
+
+@runtime_checkable
+class RevisionedSource(Protocol):
+    """A source that can say cheaply whether anything changed since a revision it handed out."""
+
+    def load_inventory(self) -> InventorySnapshot: ...
+
+    def revision(self) -> int: ...
 
 
 class ChangeSignal:
@@ -147,20 +158,27 @@ class InventoryCache:
         with self._lock:
             snap = self._snapshot
             generation = self._signal.generation
-            if (
-                snap is not None
-                and self._generation == generation
-                and time.monotonic() - snap.loaded_at < self._ttl
-            ):
+            now = time.monotonic()
+            if snap is not None and self._generation == generation and now - snap.loaded_at < self._ttl:
                 return snap
             try:
+                if (
+                    snap is not None
+                    and self._generation == generation
+                    and snap.revision >= 0
+                    and isinstance(self._source, RevisionedSource)
+                    and self._source.revision() == snap.revision
+                ):
+                    # Expired but unchanged (one tiny query): keep the snapshot for another TTL.
+                    object.__setattr__(snap, "loaded_at", now)
+                    return snap
                 fresh = self._source.load_inventory()
             except Exception as exc:  # a stale snapshot beats no answer during an outage
                 self.last_error = exc
                 if snap is None:
                     raise
                 return snap
-            object.__setattr__(fresh, "loaded_at", time.monotonic())
+            object.__setattr__(fresh, "loaded_at", now)
             self._snapshot = fresh
             self._generation = generation
             self.last_error = None

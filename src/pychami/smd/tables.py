@@ -141,3 +141,11 @@ partition_members = sa.Table(
         primary_key=True,
     ),
 )
+
+#: One row (id 1) whose value advances with every committed SMD write.
+revision = sa.Table(
+    "smd_revision",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True),
+    sa.Column("value", sa.BigInteger(), nullable=False),
+)

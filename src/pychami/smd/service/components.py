@@ -15,6 +15,7 @@ from pychami.smd.repository import ComponentsRepository
 from pychami.smd.schemas import ComponentIn
 from pychami.smd.service import wire
 from pychami.smd.service.validate import require_xname
+from pychami.smd.service.writes import write
 
 
 def _enum(field: str, value: str | None, what: str) -> str:
@@ -107,9 +108,8 @@ class ComponentsService:
         for comp in comps:
             row = component_row(comp)
             rows[row["id"]] = row
-        with self.db.transaction() as conn:
+        with write(self.db, self.changed) as conn:
             ComponentsRepository(conn).upsert(list(rows.values()), force)
-        self.changed.bump()
 
     def put(self, xname: str, comp: ComponentIn, force: bool) -> None:
         parsed = require_xname(xname)
@@ -117,24 +117,21 @@ class ComponentsService:
             raise BadRequest("ID in URL and POST body do not match")
         comp = comp.model_copy(update={"ID": parsed.xname})
         row = component_row(comp)
-        with self.db.transaction() as conn:
+        with write(self.db, self.changed) as conn:
             repo = ComponentsRepository(conn)
             repo.upsert([row], force)
-        self.changed.bump()
 
     def delete(self, xname: str) -> None:
         parsed = require_xname(xname)
-        with self.db.transaction() as conn:
+        with write(self.db, self.changed) as conn:
             if ComponentsRepository(conn).delete([parsed.xname]) == 0:
                 raise NotFound("no such xname.")
-        self.changed.bump()
 
     def delete_all(self) -> int:
-        with self.db.transaction() as conn:
+        with write(self.db, self.changed) as conn:
             count = ComponentsRepository(conn).delete(None)
         if count == 0:
             raise NotFound("no entries to delete")
-        self.changed.bump()
         return count
 
     def patch(self, ids: Iterable[str], values: dict[str, Any], *, single: bool) -> None:
@@ -142,13 +139,12 @@ class ComponentsService:
         xs = sorted({require_xname(i).xname for i in ids})
         if not xs:
             raise BadRequest("Missing ComponentIDs")
-        with self.db.transaction() as conn:
+        with write(self.db, self.changed) as conn:
             repo = ComponentsRepository(conn)
             missing = sorted(set(xs) - repo.existing(xs))
             if missing:
                 raise NotFound("no such xname." if single else f"no such xnames: {', '.join(missing)}")
             repo.update(xs, values)
-        self.changed.bump()
 
     @staticmethod
     def state_values(state: str, flag: str) -> dict[str, Any]:
@@ -181,10 +177,9 @@ class ComponentsService:
             pairs.append((parsed.xname, comp.NID))
         if not pairs:
             raise BadRequest("Missing Components")
-        with self.db.transaction() as conn:
+        with write(self.db, self.changed) as conn:
             repo = ComponentsRepository(conn)
             missing = sorted({x for x, _ in pairs} - repo.existing([x for x, _ in pairs]))
             if missing:
                 raise NotFound(f"no such xnames: {', '.join(missing)}")
             repo.set_nids(pairs)
-        self.changed.bump()

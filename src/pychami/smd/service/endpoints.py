@@ -24,6 +24,7 @@ from pychami.smd.repository.interfaces import InterfaceRecord
 from pychami.smd.schemas import RedfishEndpointIn
 from pychami.smd.service import wire
 from pychami.smd.service.validate import mac_id, normalise_mac, require_ip
+from pychami.smd.service.writes import write
 
 RFE_CONFLICT = "operation would conflict with an existing resource that has the same FQDN or xname ID."
 _PATCHABLE = {
@@ -332,13 +333,12 @@ class EndpointsService:
         parses = [
             V2Parse(r["id"], b) for r, b in zip(rows, bodies, strict=True) if (b.SchemaVersion or 0) >= 1
         ]
-        with self.db.transaction() as conn:
+        with write(self.db, self.changed) as conn:
             repo = RedfishEndpointsRepository(conn)
             if repo.conflicts(ids, fqdns):
                 raise Conflict(RFE_CONFLICT)
             repo.insert(rows)
             apply_parses(conn, parses, force=False)
-        self.changed.bump()
         return ids
 
     def put(self, xname: str, body: RedfishEndpointIn) -> dict[str, Any]:
@@ -349,7 +349,7 @@ class EndpointsService:
         body = body.model_copy(update={"ID": target})
         row = endpoint_row(body)
         parse = V2Parse(row["id"], body) if (body.SchemaVersion or 0) >= 1 else None
-        with self.db.transaction() as conn:
+        with write(self.db, self.changed) as conn:
             repo = RedfishEndpointsRepository(conn)
             taken = repo.conflicts([], [row["fqdn"]])
             current = repo.get(target)
@@ -359,7 +359,6 @@ class EndpointsService:
             if parse is not None:
                 apply_parses(conn, [parse], force=True)
             stored = repo.get(target)
-        self.changed.bump()
         assert stored is not None
         return wire.redfish_endpoint(stored)
 
@@ -380,7 +379,7 @@ class EndpointsService:
             values[column] = value
         if not values:
             raise BadRequest("Request must have at least one patch field.")
-        with self.db.transaction() as conn:
+        with write(self.db, self.changed) as conn:
             repo = RedfishEndpointsRepository(conn)
             if repo.get(target) is None:
                 raise NotFound("no such xname.")
@@ -390,22 +389,19 @@ class EndpointsService:
                     raise Conflict(RFE_CONFLICT)
             repo.update(target, values)
             stored = repo.get(target)
-        self.changed.bump()
         assert stored is not None
         return wire.redfish_endpoint(stored)
 
     def delete(self, xname: str) -> None:
-        with self.db.transaction() as conn:
+        with write(self.db, self.changed) as conn:
             if RedfishEndpointsRepository(conn).delete(xnames.normalise(xname)) == 0:
                 raise NotFound("no such xname.")
-        self.changed.bump()
 
     def delete_all(self) -> int:
-        with self.db.transaction() as conn:
+        with write(self.db, self.changed) as conn:
             count = RedfishEndpointsRepository(conn).delete(None)
         if count == 0:
             raise NotFound("no entries to delete")
-        self.changed.bump()
         return count
 
     # component endpoints (read-only apart from deletes) ------------------------------------------
@@ -428,11 +424,10 @@ class EndpointsService:
         return wire.component_endpoint(row)
 
     def delete_component_endpoint(self, xname: str | None) -> int:
-        with self.db.transaction() as conn:
+        with write(self.db, self.changed) as conn:
             count = ComponentEndpointsRepository(conn).delete(xnames.normalise(xname) if xname else None)
         if count == 0:
             raise NotFound("no such xname." if xname else "no entries to delete")
-        self.changed.bump()
         return count
 
 

@@ -16,6 +16,7 @@ from pychami.smd.repository import ComponentsRepository, GroupsRepository, Parti
 from pychami.smd.schemas import GroupIn, GroupPatchIn, PartitionIn, PartitionPatchIn
 from pychami.smd.service import wire
 from pychami.smd.service.validate import require_label, require_xname
+from pychami.smd.service.writes import write
 
 GROUP_CONFLICT = (
     "operation would conflict with an existing group that has the same label"
@@ -67,7 +68,7 @@ class GroupsService:
         label = require_label(body.label)
         tags = [require_label(t, "tag") for t in body.tags]
         exclusive = require_label(body.exclusiveGroup, "exclusiveGroup") if body.exclusiveGroup else ""
-        with self.db.transaction() as conn:
+        with write(self.db, self.changed) as conn:
             repo = GroupsRepository(conn)
             if repo.exists(label):
                 raise Conflict(GROUP_CONFLICT)
@@ -80,7 +81,6 @@ class GroupsService:
                 )
             repo.insert(label, body.description, tags, exclusive)
             repo.add_members(label, members)
-        self.changed.bump()
         return label
 
     def patch(self, label: str, body: GroupPatchIn) -> None:
@@ -91,23 +91,21 @@ class GroupsService:
             values["description"] = body.description
         if body.tags is not None:
             values["tags"] = [require_label(t, "tag") for t in body.tags]
-        with self.db.transaction() as conn:
+        with write(self.db, self.changed) as conn:
             if GroupsRepository(conn).update(label.lower(), values) == 0:
                 raise NotFound("no such group.")
-        self.changed.bump()
 
     def delete(self, label: str) -> None:
-        with self.db.transaction() as conn:
+        with write(self.db, self.changed) as conn:
             if GroupsRepository(conn).delete(label.lower()) == 0:
                 raise NotFound("no such group.")
-        self.changed.bump()
 
     def members(self, label: str) -> list[str]:
         return list(self.get(label)["members"]["ids"])
 
     def add_member(self, label: str, xname: str) -> str:
         key = label.lower()
-        with self.db.transaction() as conn:
+        with write(self.db, self.changed) as conn:
             repo = GroupsRepository(conn)
             groups = repo.query([key])
             if not groups:
@@ -119,12 +117,11 @@ class GroupsService:
             if clash:
                 raise Conflict(f"{members[0]} is already in another group of the same exclusive group")
             repo.add_members(key, members)
-        self.changed.bump()
         return members[0]
 
     def set_members(self, label: str, ids: Sequence[str]) -> list[str]:
         key = label.lower()
-        with self.db.transaction() as conn:
+        with write(self.db, self.changed) as conn:
             repo = GroupsRepository(conn)
             groups = repo.query([key])
             if not groups:
@@ -135,17 +132,15 @@ class GroupsService:
                 raise Conflict(f"components already in another group of the same exclusive group: {clash}")
             repo.clear_members(key)
             repo.add_members(key, members)
-        self.changed.bump()
         return members
 
     def remove_member(self, label: str, xname: str) -> None:
-        with self.db.transaction() as conn:
+        with write(self.db, self.changed) as conn:
             repo = GroupsRepository(conn)
             if not repo.exists(label.lower()):
                 raise NotFound("no such group.")
             if repo.remove_member(label.lower(), xnames.normalise(xname)) == 0:
                 raise NotFound(f"no such member: {xname}")
-        self.changed.bump()
 
     def memberships(self, flt: ComponentFilter) -> list[dict[str, Any]]:
         with self.db.read() as conn:
@@ -188,7 +183,7 @@ class PartitionsService:
     def create(self, body: PartitionIn) -> str:
         name = require_label(body.name, "name")
         tags = [require_label(t, "tag") for t in body.tags]
-        with self.db.transaction() as conn:
+        with write(self.db, self.changed) as conn:
             repo = PartitionsRepository(conn)
             if repo.exists(name):
                 raise Conflict(PARTITION_CONFLICT)
@@ -198,7 +193,6 @@ class PartitionsService:
                 raise Conflict(f"components already in another partition: {', '.join(taken)}")
             repo.insert(name, body.description, tags)
             repo.add_members(name, members)
-        self.changed.bump()
         return name
 
     def patch(self, name: str, body: PartitionPatchIn) -> None:
@@ -209,20 +203,18 @@ class PartitionsService:
             values["description"] = body.description
         if body.tags is not None:
             values["tags"] = [require_label(t, "tag") for t in body.tags]
-        with self.db.transaction() as conn:
+        with write(self.db, self.changed) as conn:
             if PartitionsRepository(conn).update(name.lower(), values) == 0:
                 raise NotFound("no such partition.")
-        self.changed.bump()
 
     def delete(self, name: str) -> None:
-        with self.db.transaction() as conn:
+        with write(self.db, self.changed) as conn:
             if PartitionsRepository(conn).delete(name.lower()) == 0:
                 raise NotFound("no such partition.")
-        self.changed.bump()
 
     def add_member(self, name: str, xname: str) -> str:
         key = name.lower()
-        with self.db.transaction() as conn:
+        with write(self.db, self.changed) as conn:
             repo = PartitionsRepository(conn)
             if not repo.exists(key):
                 raise NotFound(f"No such partition: {name}")
@@ -230,14 +222,12 @@ class PartitionsService:
             if repo.taken(members, ""):
                 raise Conflict(f"{members[0]} is already in a partition")
             repo.add_members(key, members)
-        self.changed.bump()
         return members[0]
 
     def remove_member(self, name: str, xname: str) -> None:
-        with self.db.transaction() as conn:
+        with write(self.db, self.changed) as conn:
             repo = PartitionsRepository(conn)
             if not repo.exists(name.lower()):
                 raise NotFound("no such partition.")
             if repo.remove_member(name.lower(), xnames.normalise(xname)) == 0:
                 raise NotFound(f"no such member: {xname}")
-        self.changed.bump()

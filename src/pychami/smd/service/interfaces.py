@@ -15,6 +15,7 @@ from pychami.smd.repository.interfaces import InterfaceFilter, InterfaceRecord
 from pychami.smd.schemas import EthernetInterfaceIn, EthernetInterfacePatchIn, IPAddressIn
 from pychami.smd.service import wire
 from pychami.smd.service.validate import mac_id, normalise_mac, require_ip, require_mac
+from pychami.smd.service.writes import write
 
 DUPLICATE_MAC = (
     "operation would conflict with an existing component ethernet interface that has the same MAC address."
@@ -107,19 +108,18 @@ class InterfacesService:
 
     def create(self, body: EthernetInterfaceIn) -> str:
         rec = build_record(body, dt.datetime.now(dt.UTC))
-        with self.db.transaction() as conn:
+        with write(self.db, self.changed) as conn:
             repo = InterfacesRepository(conn)
             if repo.existing_macs([rec.mac]):
                 raise Conflict(DUPLICATE_MAC)
             repo.insert([rec])
-        self.changed.bump()
         return rec.id
 
     def patch(self, iface_id: str, body: EthernetInterfacePatchIn) -> dict[str, Any]:
         if body.Description is None and body.ComponentID is None and body.IPAddresses is None:
             raise BadRequest("Request must have at least one patch field.")
         key = iface_id.lower()
-        with self.db.transaction() as conn:
+        with write(self.db, self.changed) as conn:
             repo = InterfacesRepository(conn)
             if repo.get(key) is None:
                 raise NotFound(f"No such component ethernet interface: {iface_id}")
@@ -132,22 +132,19 @@ class InterfacesService:
             if body.IPAddresses is not None:
                 repo.replace_ips(key, _ips(body.IPAddresses))
             rec = repo.get(key)
-        self.changed.bump()
         assert rec is not None
         return wire.interface(rec)
 
     def delete(self, iface_id: str) -> None:
-        with self.db.transaction() as conn:
+        with write(self.db, self.changed) as conn:
             if InterfacesRepository(conn).delete(iface_id.lower()) == 0:
                 raise NotFound(f"No such component ethernet interface: {iface_id}")
-        self.changed.bump()
 
     def delete_all(self) -> int:
-        with self.db.transaction() as conn:
+        with write(self.db, self.changed) as conn:
             count = InterfacesRepository(conn).delete(None)
         if count == 0:
             raise NotFound("no entries to delete")
-        self.changed.bump()
         return count
 
     def ips(self, iface_id: str) -> list[dict[str, str]]:
@@ -164,7 +161,7 @@ class InterfacesService:
     def add_ip(self, iface_id: str, addr: IPAddressIn) -> str:
         ip = _ips([addr])[0][0]
         key = iface_id.lower()
-        with self.db.transaction() as conn:
+        with write(self.db, self.changed) as conn:
             repo = InterfacesRepository(conn)
             rec = repo.get(key)
             if rec is None:
@@ -173,24 +170,21 @@ class InterfacesService:
                 raise Conflict(f"operation would conflict with an existing IP address '{ip}' on {key}.")
             repo.add_ip(key, ip, addr.Network)
             repo.touch(key, dt.datetime.now(dt.UTC))
-        self.changed.bump()
         return ip
 
     def patch_ip(self, iface_id: str, ip: str, network: str | None) -> dict[str, str]:
         if network is None:
             raise BadRequest("Request must have at least one patch field.")
         key = iface_id.lower()
-        with self.db.transaction() as conn:
+        with write(self.db, self.changed) as conn:
             repo = InterfacesRepository(conn)
             if repo.update_ip(key, ip, network) == 0:
                 raise NotFound(f"No such IP address {ip} on component ethernet interface {iface_id}")
             repo.touch(key, dt.datetime.now(dt.UTC))
-        self.changed.bump()
         return wire.ip_address(ip, network)
 
     def delete_ip(self, iface_id: str, ip: str) -> None:
         key = iface_id.lower()
-        with self.db.transaction() as conn:
+        with write(self.db, self.changed) as conn:
             if InterfacesRepository(conn).delete_ip(key, ip) == 0:
                 raise NotFound(f"No such IP address {ip} on component ethernet interface {iface_id}")
-        self.changed.bump()

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from pychami.core.db import Database
 from pychami.core.inventory import Interface, InventorySnapshot, IPAddress, Node
 from pychami.smd import tables as t
+from pychami.smd.service.writes import current_revision
 
 
 class SMDInventorySource:
@@ -15,8 +16,13 @@ class SMDInventorySource:
     def __init__(self, db: Database) -> None:
         self._db = db
 
+    def revision(self) -> int:
+        with self._db.read() as conn:
+            return current_revision(conn)
+
     def load_inventory(self) -> InventorySnapshot:
         with self._db.read() as conn:
+            revision = current_revision(conn)
             comps = conn.execute(
                 sa.select(
                     t.components.c.id,
@@ -78,4 +84,6 @@ class SMDInventorySource:
             )
             for xname, nid, state, enabled, role, subrole, arch in comps
         )
-        return InventorySnapshot(nodes=nodes, group_members={k: tuple(v) for k, v in group_members.items()})
+        return InventorySnapshot(
+            nodes=nodes, group_members={k: tuple(v) for k, v in group_members.items()}, revision=revision
+        )
