@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from pychami import __version__
+from pychami.bss import module as bss_module
 from pychami.core import migrate
 from pychami.core.auth import Authorizer, KeySource, LocalIssuer, TokenVerifier
 from pychami.core.context import AppContext, ServiceModule
@@ -29,7 +30,7 @@ from pychami.smd import module as smd_module
 from pychami.smd.service import SMDInventorySource
 
 #: Every HTTP service of the all-in-one server, in mount order.
-SERVICES: Sequence[ServiceModule] = (smd_module,)
+SERVICES: Sequence[ServiceModule] = (smd_module, bss_module)
 
 
 def migration_dirs() -> list[Path]:

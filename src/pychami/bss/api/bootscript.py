@@ -1,0 +1,56 @@
+"""``GET /boot/v1/bootscript``: the node-facing boot script (no token).
+
+A plain Starlette route (no FastAPI dependency solving or validation) on the event loop: the handler
+reads only in-process caches, so it never needs a worker thread.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from pychami.bss import identifiers as ident
+from pychami.bss.api.query import joined
+from pychami.bss.service import BSSService
+from pychami.core.errors import BadRequest
+
+PATH = "/boot/v1/bootscript"
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def _int(query_value: str, what: str, default: int | None) -> int | None:
+    if not query_value:
+        return default
+    value = ident.parse_int(query_value)
+    if value is None or value < 0:
+        raise BadRequest(f"Bad Request - Invalid {what} '{query_value}'")
+    return value
+
+
+def router(service: BSSService) -> APIRouter:
+    r = APIRouter(tags=["bss"])
+
+    async def bootscript(request: Request) -> Response:
+        q = request.query_params
+        nid_text = joined(q, "nid")
+        nid = None
+        if nid_text:
+            nid = ident.parse_nid(nid_text)
+            if nid is None:
+                raise BadRequest(f"Bad Request - Invalid nid '{nid_text}'")
+        retry = _int(joined(q, "retry"), "retry", 0)
+        answer = service.bootscript(
+            mac=joined(q, "mac"),
+            name=joined(q, "name"),
+            nid=nid,
+            retry=retry or 0,
+            arch=joined(q, "arch"),
+            ts=_int(joined(q, "ts"), "ts", None),
+            want_json=joined(q, "json").lower() in _TRUE,
+            ip=request.client.host if request.client else None,
+        )
+        return Response(answer.body, media_type=answer.media_type)
+
+    r.add_route(PATH, bootscript, methods=["GET"], name="bootscript", include_in_schema=False)
+    return r
