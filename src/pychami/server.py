@@ -19,6 +19,8 @@ from pychami.core.events import BootEventRecorder
 from pychami.core.inventory import ChangeSignal, InventoryCache, InventorySource
 from pychami.core.settings import AuthMode, Settings
 from pychami.core.web import (
+    FAST_ROUTES,
+    FastRoutes,
     GoJSONResponse,
     Metrics,
     RequestContextMiddleware,
@@ -144,5 +146,8 @@ def create_app(
             return problem(404, "this server does not issue tokens (auth.mode is not 'local')")
         return GoJSONResponse(ctx.issuer.jwks())
 
+    fast_routes = ctx.registry.get(FAST_ROUTES)
+    if fast_routes:
+        app.add_middleware(FastRoutes, routes=fast_routes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics, max_body=settings.max_body_bytes)
     return app

@@ -43,7 +43,8 @@ class ScriptOptions:
 
 def param_exists(params: str, key: str) -> bool:
     """True when a space-separated token of ``params`` starts with ``key`` (e.g. ``"xname="``)."""
-    return any(token.startswith(key) for token in params.split(" "))
+    # Same as testing every token of params.split(" "), without building the list (hot path).
+    return params.startswith(key) or f" {key}" in params
 
 
 def check_param(params: str, key: str, value: str) -> str:

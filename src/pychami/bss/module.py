@@ -7,13 +7,14 @@ from pathlib import Path
 from fastapi import APIRouter
 
 from pychami.core.context import AppContext
+from pychami.core.web import FAST_ROUTES
 
 NAME = "bss"
 MIGRATIONS: Path | None = Path(__file__).parent / "migrations" / "versions"
 
 
 def build(ctx: AppContext) -> list[APIRouter]:
-    from pychami.bss.api import routers  # noqa: PLC0415
+    from pychami.bss.api import bootscript, routers  # noqa: PLC0415
     from pychami.bss.cache import InventoryView  # noqa: PLC0415
     from pychami.bss.service import BSSService  # noqa: PLC0415
     from pychami.bss.settings import load_bss_settings  # noqa: PLC0415
@@ -27,4 +28,6 @@ def build(ctx: AppContext) -> list[APIRouter]:
         cache_ttl=settings.cache_ttl,
     )
     ctx.registry[NAME] = service
+    fast = ctx.registry.setdefault(FAST_ROUTES, {})
+    fast[("GET", bootscript.PATH)] = bootscript.handler(service)
     return routers(service)

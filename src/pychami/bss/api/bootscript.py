@@ -1,10 +1,13 @@
 """``GET /boot/v1/bootscript``: the node-facing boot script (no token).
 
-A plain Starlette route (no FastAPI dependency solving or validation) on the event loop: the handler
-reads only in-process caches, so it never needs a worker thread.
+Published as a fast route (``core.web.FastRoutes``: answered before FastAPI's router, no dependency
+solving) and also mounted as a plain route. It runs on the event loop: it reads only in-process caches,
+so it never needs a worker thread.
 """
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter
 from starlette.requests import Request
@@ -28,8 +31,8 @@ def _int(query_value: str, what: str, default: int | None) -> int | None:
     return value
 
 
-def router(service: BSSService) -> APIRouter:
-    r = APIRouter(tags=["bss"])
+def handler(service: BSSService) -> Callable[[Request], Awaitable[Response]]:
+    """The boot-script endpoint as a plain ``async (Request) -> Response`` function."""
 
     async def bootscript(request: Request) -> Response:
         q = request.query_params
@@ -52,5 +55,11 @@ def router(service: BSSService) -> APIRouter:
         )
         return Response(answer.body, media_type=answer.media_type)
 
-    r.add_route(PATH, bootscript, methods=["GET"], name="bootscript", include_in_schema=False)
+    return bootscript
+
+
+def router(service: BSSService) -> APIRouter:
+    """The same handler as an ordinary route, for apps that do not install fast routes."""
+    r = APIRouter(tags=["bss"])
+    r.add_route(PATH, handler(service), methods=["GET"], name="bootscript", include_in_schema=False)
     return r
