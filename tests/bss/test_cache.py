@@ -117,12 +117,12 @@ class CountingLoader:
         self.gate = threading.Event()
         self.gate.set()
 
-    def __call__(self) -> int:
+    def __call__(self) -> tuple[int, object]:
         self.gate.wait(5)
         if self.fail:
             raise RuntimeError("database down")
         self.calls += 1
-        return self.calls
+        return self.calls, self.calls
 
 
 def test_refreshing_cache_reloads_after_invalidate() -> None:
@@ -160,6 +160,21 @@ def test_refreshing_cache_serves_stale_while_refreshing() -> None:
         assert time.monotonic() < deadline
         time.sleep(0.01)
     assert loader.calls == 2
+
+
+def test_expired_cache_is_revalidated_not_reloaded(admin: TestClient, second_process: TestClient) -> None:
+    """Past its TTL, an unchanged cache costs one version read, not a reload of every assignment."""
+    admin.put(URL, json={"macs": ["52:54:00:be:ef:01"], "kernel": "http://k"})
+    second_process.get(SCRIPT)
+    log = StatementLog(second_process.app.state.ctx.db)
+    time.sleep(0.3)
+    second_process.get(SCRIPT)
+    deadline = time.monotonic() + 10
+    while not any("bss_state" in s for s in log.statements):
+        assert time.monotonic() < deadline, "the cache was never revalidated"
+        time.sleep(0.05)
+    time.sleep(0.2)
+    assert not any("bss_assignments" in s for s in log.statements)
 
 
 def test_token_helper_is_usable(bss_app: FastAPI) -> None:

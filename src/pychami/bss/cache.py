@@ -38,8 +38,18 @@ class ParamsIndex:
 class RefreshingCache(Generic[T]):
     """A value loaded by ``loader``; dirty after :meth:`invalidate`, refreshed in background when old."""
 
-    def __init__(self, loader: Callable[[], T], ttl: float, name: str) -> None:
+    def __init__(
+        self,
+        loader: Callable[[], tuple[T, object]],
+        ttl: float,
+        name: str,
+        probe: Callable[[], object] | None = None,
+    ) -> None:
+        """``loader`` returns the value and its version; ``probe`` (optional) returns the current
+        version cheaply, so an expired value is revalidated instead of reloaded when nothing changed."""
         self._loader = loader
+        self._probe = probe
+        self._version: object = None
         self._ttl = ttl
         self._name = name
         self._value: T | None = None
@@ -70,7 +80,7 @@ class RefreshingCache(Generic[T]):
             if self._value is not None and self._loaded_generation == generation and fresh_enough:
                 return self._value
             try:
-                fresh = self._loader()
+                fresh, version = self._loader()
             except Exception as exc:
                 self.last_error = exc
                 if self._value is None:
@@ -80,6 +90,7 @@ class RefreshingCache(Generic[T]):
                 )
                 return self._value
             self._value = fresh
+            self._version = version
             self._loaded_at = time.monotonic()
             self._loaded_generation = generation
             self.last_error = None
@@ -95,6 +106,11 @@ class RefreshingCache(Generic[T]):
 
     def _refresh(self) -> None:
         try:
+            generation = self._generation
+            current = self._value is not None and self._loaded_generation == generation
+            if current and self._probe is not None and self._probe() == self._version:
+                self._loaded_at = time.monotonic()  # revalidated: still current
+                return
             self._loaded_at = 0.0  # expire so reload() fetches
             self.reload()
         except Exception:  # already recorded in last_error; the next reader retries
@@ -106,14 +122,17 @@ class RefreshingCache(Generic[T]):
 class InventoryView:
     """The SMD snapshot as BSS serves it: SMD writes mark it dirty, age triggers a background reload."""
 
-    def __init__(self, inventory: InventoryCache, signal: ChangeSignal, ttl: float = 5.0) -> None:
+    def __init__(
+        self, inventory: InventoryCache, signal: ChangeSignal, ttl: float = 30.0, min_forced: float = 5.0
+    ) -> None:
         self._inventory = inventory
         self._cache: RefreshingCache[InventorySnapshot] = RefreshingCache(self._load, ttl, "inventory")
-        self._last_forced = 0.0
+        self._last_forced = -min_forced
+        self._min_forced = min_forced
         signal.subscribe(self._cache.invalidate)
 
-    def _load(self) -> InventorySnapshot:
-        return self._inventory.get()
+    def _load(self) -> tuple[InventorySnapshot, object]:
+        return self._inventory.get(), None
 
     def get(self) -> InventorySnapshot:
         return self._cache.get()
@@ -125,9 +144,9 @@ class InventoryView:
         return self._cache.reload()
 
     def refresh_in_background(self) -> None:
-        """Ask SMD again soon, e.g. when an unknown node shows up (at most once a second)."""
+        """Ask SMD again soon, e.g. when an unknown node shows up (at most every ``min_forced`` s)."""
         now = time.monotonic()
-        if now - self._last_forced < 1.0:
+        if now - self._last_forced < self._min_forced:
             return
         self._last_forced = now
         self._inventory.invalidate()

@@ -22,7 +22,7 @@ def build(ctx: AppContext) -> list[APIRouter]:
     settings = load_bss_settings(ctx.settings.bss)
     service = BSSService(
         ctx.db,
-        InventoryView(ctx.inventory, ctx.inventory_changed),
+        InventoryView(ctx.inventory, ctx.inventory_changed, ttl=settings.inventory_ttl),
         ctx.events,
         settings.script_options(ctx.settings.base_url),
         cache_ttl=settings.cache_ttl,

@@ -125,6 +125,13 @@ class BootParamsRepository:
         used = sa.select(t.assignments.c.config_id)
         conn.execute(t.boot_configs.delete().where(t.boot_configs.c.id.not_in(used)))
 
+    def version(self, conn: Connection) -> int:
+        """The store's change counter."""
+        return int(conn.execute(sa.select(t.state.c.version).where(t.state.c.id == 1)).scalar_one())
+
+    def bump_version(self, conn: Connection) -> None:
+        conn.execute(t.state.update().where(t.state.c.id == 1).values(version=t.state.c.version + 1))
+
     def last_access(self, conn: Connection, stage: str, name: str | None) -> list[tuple[str, dt.datetime]]:
         """Per xname, the newest boot event of ``stage`` (the endpoint history)."""
         e = boot_events

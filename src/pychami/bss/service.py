@@ -130,14 +130,22 @@ class BSSService:
         self.options = options
         self.repo = BootParamsRepository()
         self.params_cache: RefreshingCache[ParamsIndex] = RefreshingCache(
-            self.load_index, cache_ttl, "params"
+            self._load_versioned_index, cache_ttl, "params", probe=self.store_version
         )
 
     # reads ----------------------------------------------------------------------------------------
 
     def load_index(self) -> ParamsIndex:
+        return self._load_versioned_index()[0]
+
+    def _load_versioned_index(self) -> tuple[ParamsIndex, object]:
         with self.db.read() as conn:
-            return _index_of(self.repo.all(conn))
+            version = self.repo.version(conn)  # first: a racing write can only make us reload again
+            return _index_of(self.repo.all(conn)), version
+
+    def store_version(self) -> int:
+        with self.db.read() as conn:
+            return self.repo.version(conn)
 
     def all_params(self) -> list[dict[str, Any]] | None:
         """Every configuration with its identifiers; None (JSON ``null``) for an empty store."""
@@ -198,6 +206,7 @@ class BSSService:
             if not bp.kernel:
                 raise BadRequest("Bad Request: postgres.Add: kernel URI cannot be blank")
             self._insert(conn, new, bp.config())
+            self.repo.bump_version(conn)
         self.params_cache.invalidate()
 
     def set(self, bp: BootParams) -> None:
@@ -216,6 +225,7 @@ class BSSService:
                     )
                 self._insert(conn, new, bp.config())
             self._update(conn, [existing[p] for p in pairs if p in existing], bp)
+            self.repo.bump_version(conn)
         self.params_cache.invalidate()
 
     def update(self, bp: BootParams) -> None:
@@ -238,6 +248,7 @@ class BSSService:
                     "Not Found: postgres.Update: must specify at least one of params, kernel, or initrd"
                 )
             self._update(conn, [existing[p] for p in pairs], bp)
+            self.repo.bump_version(conn)
         self.params_cache.invalidate()
 
     def delete(self, bp: BootParams) -> None:
@@ -252,6 +263,7 @@ class BSSService:
             if bp.has_config:
                 self.repo.delete_configs_matching(conn, bp.kernel, bp.initrd, bp.params)
             self.repo.prune_configs(conn)
+            self.repo.bump_version(conn)
         self.params_cache.invalidate()
 
     def _insert(self, conn: Any, pairs: list[tuple[str, str]], config: BootConfig) -> None:

@@ -27,6 +27,9 @@ class BSSSettings(BaseModel):
     cloud_init_url: str | None = None
     #: Seconds the boot-parameter cache is trusted before another process's writes are picked up.
     cache_ttl: float = Field(default=2.0, gt=0, le=300)
+    #: Seconds BSS trusts its SMD snapshot before reloading it in the background (SMD writes in this
+    #: process and unknown nodes asking to boot trigger a reload sooner).
+    inventory_ttl: float = Field(default=30.0, gt=0, le=3600)
 
     def script_options(self, base_url: str) -> ScriptOptions:
         chain = (self.chain_url or base_url).rstrip("/")

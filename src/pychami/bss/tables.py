@@ -39,3 +39,11 @@ assignments = sa.Table(
     ),
     sa.UniqueConstraint("kind", "key", name="uq_bss_assignments_kind_key"),
 )
+
+#: One row whose ``version`` every write bumps: other processes revalidate their cache with one read.
+state = sa.Table(
+    "bss_state",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("version", sa.BigInteger(), nullable=False, server_default="0"),
+)

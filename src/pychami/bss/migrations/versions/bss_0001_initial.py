@@ -42,8 +42,15 @@ def upgrade() -> None:
         sa.UniqueConstraint("kind", "key", name="uq_bss_assignments_kind_key"),
     )
     op.create_index("ix_bss_assignments_config_id", "bss_assignments", ["config_id"])
+    state = op.create_table(
+        "bss_state",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+        sa.Column("version", sa.BigInteger(), nullable=False, server_default="0"),
+    )
+    op.bulk_insert(state, [{"id": 1, "version": 0}])
 
 
 def downgrade() -> None:
+    op.drop_table("bss_state")
     op.drop_table("bss_assignments")
     op.drop_table("bss_boot_configs")
