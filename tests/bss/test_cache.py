@@ -134,6 +134,17 @@ def test_refreshing_cache_reloads_after_invalidate() -> None:
     assert cache.get() == 2
 
 
+def test_loaded_snapshots_leave_the_cyclic_gc() -> None:
+    """A loaded value is frozen out of the GC generations, so full collections do not walk it."""
+    import gc
+
+    gc.unfreeze()
+    before = gc.get_freeze_count()
+    RefreshingCache(CountingLoader(), ttl=60, name="t").get()
+    assert gc.get_freeze_count() > before
+    gc.unfreeze()
+
+
 def test_refreshing_cache_keeps_value_when_reload_fails() -> None:
     """A failed reload keeps serving the last value (an outage must not stop known nodes booting)."""
     loader = CountingLoader()

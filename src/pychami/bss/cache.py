@@ -7,6 +7,7 @@ it while one background thread fetches a fresh one, so a boot storm never waits 
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -94,7 +95,12 @@ class RefreshingCache(Generic[T]):
             self._loaded_at = time.monotonic()
             self._loaded_generation = generation
             self.last_error = None
-            return fresh
+        # A snapshot lives until the next reload: take it (and everything older) out of the cyclic
+        # GC's generations. Otherwise each full collection walks every node and assignment (90-200 ms
+        # measured with 10,000 nodes, a stall for every request in flight). Replaced snapshots are
+        # acyclic and still freed by reference counting.
+        gc.freeze()
+        return fresh
 
     def refresh_in_background(self) -> None:
         # A separate lock: readers on the event loop must never wait for a load in progress.
