@@ -91,6 +91,16 @@ def test_ttl_bounds_staleness_across_processes(
         time.sleep(0.05)
 
 
+def test_memoised_answers_follow_writes(admin: TestClient, node_client: TestClient, bss_app: FastAPI) -> None:
+    """Repeated identical requests reuse the rendered script until a write, and each is still an event."""
+    admin.put(URL, json={"macs": ["52:54:00:be:ef:01"], "kernel": "http://one"})
+    first = node_client.get(SCRIPT).text
+    assert node_client.get(SCRIPT).text == first
+    admin.put(URL, json={"macs": ["52:54:00:be:ef:01"], "kernel": "http://two"})
+    assert "http://two " in node_client.get(SCRIPT).text
+    assert len(bss_app.state.ctx.events.timeline(xname="x1000c0s0b0n0")) == 3
+
+
 def test_each_request_records_a_boot_event(
     admin: TestClient, node_client: TestClient, bss_app: FastAPI
 ) -> None:

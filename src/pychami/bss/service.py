@@ -33,6 +33,12 @@ PRECEDENCE = ("mac", "xname", "nid", "group")
 HISTORY_ENDPOINTS = {"bootscript": "bootscript", "user-data": "user-data"}
 
 
+#: Known-node answers kept per snapshot pair before the memo starts over.
+MAX_REMEMBERED = 200_000
+#: ``(mac, name, nid, retry, json)`` of a boot-script request.
+AnswerKey = tuple[str, str, int | None, int, bool]
+
+
 @dataclass(frozen=True, slots=True)
 class ScriptAnswer:
     body: bytes
@@ -129,6 +135,9 @@ class BSSService:
         self.events = events
         self.options = options
         self.repo = BootParamsRepository()
+        #: Rendered known-node answers, valid for one (params index, inventory snapshot) pair.
+        self._answers: dict[AnswerKey, tuple[ScriptAnswer, str, str | None]] = {}
+        self._answers_for: tuple[object, object] = (None, None)
         self.params_cache: RefreshingCache[ParamsIndex] = RefreshingCache(
             self._load_versioned_index, cache_ttl, "params", probe=self.store_version
         )
@@ -304,6 +313,23 @@ class BSSService:
         """The answer to ``GET /boot/v1/bootscript``, from the caches only."""
         snapshot = self.inventory.get()
         index = self.params_cache.get()
+        if self._answers_for[0] is not index or self._answers_for[1] is not snapshot:
+            self._answers = {}
+            self._answers_for = (index, snapshot)
+        key = (mac, name, nid, retry, want_json)
+        hit = self._answers.get(key)
+        if hit is not None:
+            # Same request, same snapshots: same script. Only the boot event is new.
+            xname, boot_mac_hit = hit[1], hit[2]
+            self.events.record(
+                "bootscript",
+                "bss",
+                xname=xname,
+                mac=boot_mac_hit,
+                ip=ip,
+                detail={"known": True, "retry": retry, **({"arch": arch} if arch else {})},
+            )
+            return hit[0]
         boot_mac: str | None = None
         node: Node | None
         if mac:
@@ -343,7 +369,9 @@ class BSSService:
                 config, xname=node.xname, nid=nid_text, boot_mac=boot_mac, datasource=self.options.datasource
             )
             body = json.dumps(doc, separators=(",", ":"), ensure_ascii=False) + "\n"
-            return ScriptAnswer(body.encode("utf-8"), "application/json", True)
+            answer = ScriptAnswer(body.encode("utf-8"), "application/json", True)
+            self._remember(key, answer, node.xname, boot_mac)
+            return answer
         chain_mac = mac or (node.macs[0] if node.macs else "")
         chain_key = f"mac={chain_mac}" if chain_mac else f"name={node.xname}"
         script = ipxe.known_script(
@@ -355,7 +383,14 @@ class BSSService:
             retry=retry,
             options=self.options,
         )
-        return ScriptAnswer(ipxe.response_body(script), "text/plain; charset=UTF-8", True)
+        answer = ScriptAnswer(ipxe.response_body(script), "text/plain; charset=UTF-8", True)
+        self._remember(key, answer, node.xname, boot_mac)
+        return answer
+
+    def _remember(self, key: AnswerKey, answer: ScriptAnswer, xname: str, boot_mac: str | None) -> None:
+        if len(self._answers) >= MAX_REMEMBERED:
+            self._answers = {}
+        self._answers[key] = (answer, xname, boot_mac)
 
     def _unknown(
         self, node: Node | None, mac: str, name: str, nid: int | None, arch: str, ts: int | None, descr: str

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from pychami.bss import identifiers as ident
-from pychami.bss.api.query import joined
+from pychami.bss.api.query import parse_raw
 from pychami.bss.service import BSSService
 from pychami.core.errors import BadRequest
 
@@ -35,22 +35,22 @@ def handler(service: BSSService) -> Callable[[Request], Awaitable[Response]]:
     """The boot-script endpoint as a plain ``async (Request) -> Response`` function."""
 
     async def bootscript(request: Request) -> Response:
-        q = request.query_params
-        nid_text = joined(q, "nid")
+        q = parse_raw(request.scope["query_string"])
+        nid_text = q.get("nid", "")
         nid = None
         if nid_text:
             nid = ident.parse_nid(nid_text)
             if nid is None:
                 raise BadRequest(f"Bad Request - Invalid nid '{nid_text}'")
-        retry = _int(joined(q, "retry"), "retry", 0)
+        retry = _int(q.get("retry", ""), "retry", 0)
         answer = service.bootscript(
-            mac=joined(q, "mac"),
-            name=joined(q, "name"),
+            mac=q.get("mac", ""),
+            name=q.get("name", ""),
             nid=nid,
             retry=retry or 0,
-            arch=joined(q, "arch"),
-            ts=_int(joined(q, "ts"), "ts", None),
-            want_json=joined(q, "json").lower() in _TRUE,
+            arch=q.get("arch", ""),
+            ts=_int(q.get("ts", ""), "ts", None),
+            want_json=q.get("json", "").lower() in _TRUE,
             ip=request.client.host if request.client else None,
         )
         return Response(answer.body, media_type=answer.media_type)

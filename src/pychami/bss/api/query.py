@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote_plus
+
 from starlette.datastructures import QueryParams
 
 
@@ -16,3 +18,19 @@ def values(query: QueryParams, key: str) -> list[str]:
 def joined(query: QueryParams, key: str) -> str:
     """Repeated values concatenated, as upstream's ``strings.Join(r.Form[key], "")``."""
     return "".join(query.getlist(key))
+
+
+def parse_raw(query_string: bytes) -> dict[str, str]:
+    """``key -> values joined with ""`` straight from the raw query string (the boot-script hot path:
+    one pass, no multi-dict; percent-decoding only where needed)."""
+    out: dict[str, str] = {}
+    if not query_string:
+        return out
+    for pair in query_string.decode("latin-1").split("&"):
+        if not pair:
+            continue
+        key, _, value = pair.partition("=")
+        if "%" in pair or "+" in pair:
+            key, value = unquote_plus(key), unquote_plus(value)
+        out[key] = out.get(key, "") + value
+    return out
