@@ -96,9 +96,11 @@ def test_memoised_answers_follow_writes(admin: TestClient, node_client: TestClie
     admin.put(URL, json={"macs": ["52:54:00:be:ef:01"], "kernel": "http://one"})
     first = node_client.get(SCRIPT).text
     assert node_client.get(SCRIPT).text == first
+    again = node_client.get(SCRIPT + "&retry=4").text
+    assert again == first.replace("&retry=1\n", "&retry=5\n")
     admin.put(URL, json={"macs": ["52:54:00:be:ef:01"], "kernel": "http://two"})
     assert "http://two " in node_client.get(SCRIPT).text
-    assert len(bss_app.state.ctx.events.timeline(xname="x1000c0s0b0n0")) == 3
+    assert len(bss_app.state.ctx.events.timeline(xname="x1000c0s0b0n0")) == 4
 
 
 def test_each_request_records_a_boot_event(

@@ -91,6 +91,33 @@ def chain_line(options: ScriptOptions, query: str) -> str:
     return f"chain {options.chain_url}{BOOTSCRIPT_PATH}?{query}"
 
 
+def known_script_head(
+    config: BootConfig,
+    *,
+    xname: str,
+    nid: str,
+    boot_mac: str | None,
+    chain_key: str,
+    options: ScriptOptions,
+) -> str:
+    """A known node's script up to the retry number: ``head + str(retry + 1) + "\\n"`` is the script.
+
+    Everything but the retry counter depends only on the node and its configuration, so callers can
+    keep the head and answer each request with one concatenation.
+    """
+    params = assemble_params(config, xname=xname, nid=nid, boot_mac=boot_mac, datasource=options.datasource)
+    lines = ["#!ipxe", f"kernel --name kernel {config.kernel} {params} || goto boot_retry"]
+    if config.initrd:
+        lines.append(f"initrd --name initrd {config.initrd} || goto boot_retry")
+    lines += [
+        "boot || goto boot_retry",
+        ":boot_retry",
+        f"sleep {options.retry_delay}",
+        chain_line(options, f"{chain_key}&retry="),
+    ]
+    return "\n".join(lines)
+
+
 def known_script(
     config: BootConfig,
     *,
@@ -102,17 +129,10 @@ def known_script(
     options: ScriptOptions,
 ) -> str:
     """The boot script of a known node; ``chain_key`` is ``mac=<mac>`` or ``name=<xname>``."""
-    params = assemble_params(config, xname=xname, nid=nid, boot_mac=boot_mac, datasource=options.datasource)
-    lines = ["#!ipxe", f"kernel --name kernel {config.kernel} {params} || goto boot_retry"]
-    if config.initrd:
-        lines.append(f"initrd --name initrd {config.initrd} || goto boot_retry")
-    lines += [
-        "boot || goto boot_retry",
-        ":boot_retry",
-        f"sleep {options.retry_delay}",
-        chain_line(options, f"{chain_key}&retry={retry + 1}"),
-    ]
-    return "\n".join(lines) + "\n"
+    head = known_script_head(
+        config, xname=xname, nid=nid, boot_mac=boot_mac, chain_key=chain_key, options=options
+    )
+    return f"{head}{retry + 1}\n"
 
 
 def unknown_script(chain_key: str, ts: int, options: ScriptOptions) -> str:

@@ -33,10 +33,11 @@ PRECEDENCE = ("mac", "xname", "nid", "group")
 HISTORY_ENDPOINTS = {"bootscript": "bootscript", "user-data": "user-data"}
 
 
-#: Known-node answers kept per snapshot pair before the memo starts over.
-MAX_REMEMBERED = 200_000
-#: ``(mac, name, nid, retry, json)`` of a boot-script request.
-AnswerKey = tuple[str, str, int | None, int, bool]
+#: Known-node script heads kept per snapshot pair before the memo starts over (~1 KiB each).
+MAX_REMEMBERED = 50_000
+#: ``(mac, name, nid, json)`` of a boot-script request.
+AnswerKey = tuple[str, str, int | None, bool]
+_SCRIPT_TYPE = "text/plain; charset=UTF-8"
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +137,7 @@ class BSSService:
         self.options = options
         self.repo = BootParamsRepository()
         #: Rendered known-node answers, valid for one (params index, inventory snapshot) pair.
-        self._answers: dict[AnswerKey, tuple[ScriptAnswer, str, str | None]] = {}
+        self._answers: dict[AnswerKey, tuple[bytes, str, str | None]] = {}
         self._answers_for: tuple[object, object] = (None, None)
         self.params_cache: RefreshingCache[ParamsIndex] = RefreshingCache(
             self._load_versioned_index, cache_ttl, "params", probe=self.store_version
@@ -316,11 +317,11 @@ class BSSService:
         if self._answers_for[0] is not index or self._answers_for[1] is not snapshot:
             self._answers = {}
             self._answers_for = (index, snapshot)
-        key = (mac, name, nid, retry, want_json)
+        key = (mac, name, nid, want_json)
         hit = self._answers.get(key)
         if hit is not None:
-            # Same request, same snapshots: same script. Only the boot event is new.
-            xname, boot_mac_hit = hit[1], hit[2]
+            # Same node, same snapshots: same script but for the retry counter. The event is new.
+            body, xname, boot_mac_hit = hit
             self.events.record(
                 "bootscript",
                 "bss",
@@ -329,7 +330,7 @@ class BSSService:
                 ip=ip,
                 detail={"known": True, "retry": retry, **({"arch": arch} if arch else {})},
             )
-            return hit[0]
+            return self._answer(body, retry, want_json)
         boot_mac: str | None = None
         node: Node | None
         if mac:
@@ -368,29 +369,33 @@ class BSSService:
             doc = ipxe.boot_json(
                 config, xname=node.xname, nid=nid_text, boot_mac=boot_mac, datasource=self.options.datasource
             )
-            body = json.dumps(doc, separators=(",", ":"), ensure_ascii=False) + "\n"
-            answer = ScriptAnswer(body.encode("utf-8"), "application/json", True)
-            self._remember(key, answer, node.xname, boot_mac)
-            return answer
+            body = (json.dumps(doc, separators=(",", ":"), ensure_ascii=False) + "\n").encode("utf-8")
+            self._remember(key, body, node.xname, boot_mac)
+            return self._answer(body, retry, want_json)
         chain_mac = mac or (node.macs[0] if node.macs else "")
         chain_key = f"mac={chain_mac}" if chain_mac else f"name={node.xname}"
-        script = ipxe.known_script(
+        head = ipxe.known_script_head(
             config,
             xname=node.xname,
             nid=nid_text,
             boot_mac=boot_mac,
             chain_key=chain_key,
-            retry=retry,
             options=self.options,
-        )
-        answer = ScriptAnswer(ipxe.response_body(script), "text/plain; charset=UTF-8", True)
-        self._remember(key, answer, node.xname, boot_mac)
-        return answer
+        ).encode("utf-8")
+        self._remember(key, head, node.xname, boot_mac)
+        return self._answer(head, retry, want_json)
 
-    def _remember(self, key: AnswerKey, answer: ScriptAnswer, xname: str, boot_mac: str | None) -> None:
+    @staticmethod
+    def _answer(body: bytes, retry: int, want_json: bool) -> ScriptAnswer:
+        if want_json:
+            return ScriptAnswer(body, "application/json", True)
+        # The head ends in "&retry="; upstream writes the script and one more newline.
+        return ScriptAnswer(body + b"%d\n\n" % (retry + 1), _SCRIPT_TYPE, True)
+
+    def _remember(self, key: AnswerKey, body: bytes, xname: str, boot_mac: str | None) -> None:
         if len(self._answers) >= MAX_REMEMBERED:
             self._answers = {}
-        self._answers[key] = (answer, xname, boot_mac)
+        self._answers[key] = (body, xname, boot_mac)
 
     def _unknown(
         self, node: Node | None, mac: str, name: str, nid: int | None, arch: str, ts: int | None, descr: str
