@@ -99,6 +99,18 @@ def test_post_hosts_refreshes_from_smd(mutable: tuple[TestClient, MutableSource]
     assert [h["ID"] for h in client.get("/boot/v1/hosts").json()] == ["x1000c0s0b0n0", "x1000c0s0b1n0"]
 
 
+def test_unchanged_inventory_keeps_its_snapshot(mutable: tuple[TestClient, MutableSource]) -> None:
+    """A reload that finds the same nodes keeps the snapshot object (memoised scripts stay valid)."""
+    client, source = mutable
+    service = client.app.state.ctx.registry["bss"]
+    first = service.inventory.get()
+    client.post("/boot/v1/hosts")
+    assert service.inventory.get() is first
+    source.nodes.append(Node("x1000c0s0b1n0", 2))
+    client.post("/boot/v1/hosts")
+    assert service.inventory.get() is not first
+
+
 def test_hsm_status_reports_smd_errors(mutable: tuple[TestClient, MutableSource]) -> None:
     """service/hsm and status/all answer 500 with "error" when SMD cannot be read."""
     client, source = mutable

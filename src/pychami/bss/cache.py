@@ -73,6 +73,10 @@ class RefreshingCache(Generic[T]):
     def invalidate(self) -> None:
         self._generation += 1
 
+    def peek(self) -> T | None:
+        """The current value without any freshness check."""
+        return self._value
+
     def reload(self) -> T:
         """Load now (the caller waits); a failure keeps the previous value if there is one."""
         with self._lock:
@@ -138,7 +142,11 @@ class InventoryView:
         signal.subscribe(self._cache.invalidate)
 
     def _load(self) -> tuple[InventorySnapshot, object]:
-        return self._inventory.get(), None
+        fresh = self._inventory.get()
+        old = self._cache.peek()
+        if old is not None and fresh.nodes == old.nodes and fresh.group_members == old.group_members:
+            return old, None  # unchanged: keep the object, so answers memoised against it stay valid
+        return fresh, None
 
     def get(self) -> InventorySnapshot:
         return self._cache.get()
