@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from pychami import __version__
+from pychami.bss import module as bss_module
 from pychami.cloudinit import module as cloudinit_module
 from pychami.core import migrate
 from pychami.core.auth import Authorizer, KeySource, LocalIssuer, TokenVerifier
@@ -20,6 +21,8 @@ from pychami.core.events import BootEventRecorder
 from pychami.core.inventory import ChangeSignal, InventoryCache, InventorySource
 from pychami.core.settings import AuthMode, Settings
 from pychami.core.web import (
+    FAST_ROUTES,
+    FastRoutes,
     GoJSONResponse,
     Metrics,
     RequestContextMiddleware,
@@ -31,7 +34,7 @@ from pychami.smd import module as smd_module
 from pychami.smd.service import SMDInventorySource
 
 #: Every HTTP service of the all-in-one server, in mount order.
-SERVICES: Sequence[ServiceModule] = (smd_module, cloudinit_module)
+SERVICES: Sequence[ServiceModule] = (smd_module, bss_module, cloudinit_module)
 
 
 def migration_dirs() -> list[Path]:
@@ -157,6 +160,9 @@ def create_app(
             return problem(404, "this server does not issue tokens (auth.mode is not 'local')")
         return GoJSONResponse(ctx.issuer.jwks())
 
+    fast_routes = ctx.registry.get(FAST_ROUTES)
+    if fast_routes:
+        app.add_middleware(FastRoutes, routes=fast_routes)
     app.add_middleware(
         RequestContextMiddleware,
         metrics=metrics,

@@ -43,7 +43,7 @@ def test_same_process_write_is_seen_at_once(db: Database) -> None:
 
 
 def test_other_process_write_seen_after_ttl_and_unchanged_not_reloaded(db: Database) -> None:
-    """Another process's write shows after the TTL; with no write, expiry costs a revision query, not a load."""
+    """Another process's write shows after the TTL; unchanged, an expiry costs a revision query only."""
     writer = SMDService(db, ChangeSignal())  # another process: its own signal
     source = CountingSource(db)
     cache = InventoryCache(source, ChangeSignal(), ttl=0.05)
