@@ -128,6 +128,8 @@ def create_app(
         lifespan=lifespan,
         docs_url="/docs",
         redoc_url=None,
+        # Trailing slashes are stripped before routing (chi's StripSlashes), so never redirect.
+        redirect_slashes=False,
     )
     app.state.ctx = ctx
     app.state.authorizer = ctx.authorizer

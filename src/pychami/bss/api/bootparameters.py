@@ -109,7 +109,7 @@ def router(service: BSSService) -> APIRouter:
     async def bootparameters_not_allowed() -> Response:
         return problem(405, f"allow {ALLOWED}", headers={"Allow": ALLOWED})
 
-    @r.get("/", dependencies=read, include_in_schema=False)
+    @r.get("", dependencies=read, include_in_schema=False)
     async def hello() -> Response:
         """Upstream's protected root."""
         return Response("Hello World!\n", media_type="text/plain; charset=UTF-8")
