@@ -268,34 +268,45 @@ def _field(value: bytes, size: int, name: str) -> bytes:
 
 
 def encode(packet: DhcpPacket, *, max_size: int = 1500) -> bytes:
-    """Serialise a packet; options that overflow ``max_size`` go to ``file``/``sname`` (option 52)."""
+    """Serialise a packet; options that overflow ``max_size`` go to ``file``/``sname`` (option 52).
+
+    Whole options are placed first-fit (options field, then file, then sname); only an option that fits
+    nowhere whole is split across the areas (RFC 3396), which the decoder joins back in that order.
+    """
     if packet.hlen > 16:
         raise CodecError(f"hlen {packet.hlen} exceeds 16")
-    encoded = [_tlv(code, value) for code, value in packet.options if code not in (OPT_OVERLOAD,)]
+    options = [(c, v) for c, v in packet.options if c != OPT_OVERLOAD]
     room = max(max_size, MIN_PACKET) - HEADER_LEN - 1  # END byte
-    main: list[bytes] = []
-    spill: list[bytes] = []
-    used = 0
-    for item in encoded:
-        if not spill and used + len(item) <= room - 3:  # keep space for option 52 itself
-            main.append(item)
-            used += len(item)
-        else:
-            spill.append(item)
+    whole = [_tlv(code, value) for code, value in options]
     sname, file_ = packet.sname, packet.file
-    if spill:
-        if packet.file or packet.sname:
-            raise CodecError("options overflow but file/sname are in use")
-        file_area, sname_area = _fill(spill, 127), b""
-        rest = spill[len(_taken(spill, 127)) :]
-        overload = 1
-        if rest:
-            sname_area = _fill(rest, 63)
-            if len(_taken(rest, 63)) != len(rest):
+    if sum(len(item) for item in whole) <= room:
+        main = b"".join(whole)
+    else:
+        areas = [bytearray(), bytearray(), bytearray()]
+        caps = [room - 3, 0 if packet.file else 127, 0 if packet.sname else 63]
+        for (code, value), item in zip(options, whole, strict=True):
+            spot = next((i for i in range(3) if len(areas[i]) + len(item) <= caps[i]), None)
+            if spot is not None:
+                areas[spot] += item
+                continue
+            rest = value
+            for i in range(3):
+                free = caps[i] - len(areas[i])
+                if free < 3:
+                    continue
+                n = min(free - 2, 255, len(rest))
+                areas[i] += bytes((code, n)) + rest[:n]
+                rest = rest[n:]
+                if not rest:
+                    break
+            if rest:
                 raise CodecError("options do not fit even with option 52 overload")
-            overload = 3
-        main.append(bytes((OPT_OVERLOAD, 1, overload)))
-        file_, sname = file_area, sname_area
+        overload = (1 if areas[1] else 0) | (2 if areas[2] else 0)
+        main = bytes(areas[0]) + bytes((OPT_OVERLOAD, 1, overload))
+        if areas[1]:
+            file_ = bytes(areas[1]) + bytes((OPT_END,))
+        if areas[2]:
+            sname = bytes(areas[2]) + bytes((OPT_END,))
     header = _HEADER.pack(
         packet.op,
         packet.htype,
@@ -312,22 +323,8 @@ def encode(packet: DhcpPacket, *, max_size: int = 1500) -> bytes:
         _field(sname, 64, "sname"),
         _field(file_, 128, "file"),
     )
-    out = header + MAGIC_COOKIE + b"".join(main) + bytes((OPT_END,))
+    out = header + MAGIC_COOKIE + main + bytes((OPT_END,))
     return out.ljust(MIN_PACKET, b"\x00")
-
-
-def _taken(items: Sequence[bytes], size: int) -> list[bytes]:
-    taken, used = [], 0
-    for item in items:
-        if used + len(item) > size:
-            break
-        taken.append(item)
-        used += len(item)
-    return taken
-
-
-def _fill(items: Sequence[bytes], size: int) -> bytes:
-    return b"".join(_taken(items, size)) + bytes((OPT_END,))
 
 
 # ---------------------------------------------------------------------------------------------------
