@@ -56,7 +56,7 @@ def tftp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     try:
         yield Served(server, events, root, files)
     finally:
-        loop.call_soon_threadsafe(server.close)
+        asyncio.run_coroutine_threadsafe(server.stop(), loop).result(timeout=10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
         loop.close()
@@ -195,7 +195,7 @@ def test_default_root_serves_debian_ipxe(tmp_path: Path) -> None:
         assert result.returncode == 0
         assert out.read_bytes() == (DEBIAN_IPXE_DIR / "undionly.kpxe").read_bytes()
     finally:
-        loop.call_soon_threadsafe(server.close)
+        asyncio.run_coroutine_threadsafe(server.stop(), loop).result(timeout=10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
         loop.close()

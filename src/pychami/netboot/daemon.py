@@ -100,9 +100,9 @@ class NetbootDaemon:
             log.warning("bootloop leases not persisted yet", error=str(exc))
 
     async def stop(self) -> None:
-        self.dhcp.close()
+        await self.dhcp.stop()
         if self.tftp is not None:
-            self.tftp.close()
+            await self.tftp.stop()
         if self._writer is not None:
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):

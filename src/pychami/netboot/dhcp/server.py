@@ -154,6 +154,11 @@ class DhcpServer:
             t.close()
         self._transports.clear()
 
+    async def stop(self) -> None:
+        self.close()
+        for _ in range(3):
+            await asyncio.sleep(0)
+
     def send(self, transport: asyncio.DatagramTransport, reply: Reply, iface: str) -> None:
         if reply.arp_mac is not None:
             sock = transport.get_extra_info("socket")

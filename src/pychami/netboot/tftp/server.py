@@ -133,6 +133,12 @@ class TftpServer:
         for t in list(self.transfers):
             t.finish("server stopping")
 
+    async def stop(self) -> None:
+        """Close every socket and let the loop run their close callbacks."""
+        self.close()
+        for _ in range(3):
+            await asyncio.sleep(0)
+
     def xname_of(self, ip: str) -> str | None:
         if self.inventory is None:
             return None
