@@ -85,10 +85,10 @@ def capture(argv: list[str]) -> list[str]:
 
 def capture_ipxe(seconds: float = 40.0) -> list[str]:
     """Boot QEMU's iPXE ROM (TCG) on a tap in a namespace and record its DHCP exchange."""
-    import subprocess  # noqa: PLC0415
-    import time  # noqa: PLC0415
+    import subprocess
+    import time
 
-    from tests.netboot.netns import sh  # noqa: PLC0415
+    from tests.netboot.netns import sh
 
     lines: list[str] = []
     original = DhcpServer.process
@@ -149,7 +149,7 @@ def capture_ipxe(seconds: float = 40.0) -> list[str]:
 
 
 if __name__ == "__main__":
-    import sys  # noqa: PLC0415
+    import sys
 
     if sys.argv[1:] == ["ipxe"]:
         got = capture_ipxe()

@@ -49,7 +49,7 @@ def script(tmp_path: Path) -> tuple[str, Path]:
 
 def read_env(path: Path) -> dict[str, str]:
     pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
-    return {k: v for k, v in pairs}
+    return dict(pairs)
 
 
 def client_addresses(lab: Lab) -> str:
@@ -57,7 +57,7 @@ def client_addresses(lab: Lab) -> str:
 
 
 def test_dhclient_gets_smd_address_and_hostname(lab: Lab, tmp_path: Path) -> None:
-    """dhclient completes DORA and learns the SMD address, hostname nid001, router and DNS; RELEASE is seen."""
+    """dhclient does DORA and learns the SMD address, hostname nid001, router and DNS; RELEASE is seen."""
     path, out = script(tmp_path)
     with running_daemon(settings(interfaces=["vsrv"], tftp=False), NODES, netns=lab.srv) as run:
         pid, leases = str(tmp_path / "dh.pid"), str(tmp_path / "dh.leases")
@@ -119,7 +119,20 @@ def test_unknown_mac_ignored(tmp_path: Path) -> None:
     with veth_lab(client_mac="52:54:00:99:00:01") as lab:
         with running_daemon(settings(interfaces=["vsrv"], tftp=False), NODES, netns=lab.srv) as run:
             result = lab.run_cli(
-                "udhcpc", "-i", "vcli", "-n", "-q", "-f", "-t", "2", "-T", "1", "-s", path, timeout=30, check=False
+                "udhcpc",
+                "-i",
+                "vcli",
+                "-n",
+                "-q",
+                "-f",
+                "-t",
+                "2",
+                "-T",
+                "1",
+                "-s",
+                path,
+                timeout=30,
+                check=False,
             )
             stats = dict(run.daemon.dhcp.stats)
         assert result.returncode != 0

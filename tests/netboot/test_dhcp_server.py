@@ -10,9 +10,18 @@ from pychami.netboot.dhcp.codec import CodecError, MessageType
 from pychami.netboot.dhcp.policy import Policy
 from pychami.netboot.dhcp.server import BROADCAST, DhcpServer
 from pychami.netboot.events import ListEvents
-from tests.netboot.conftest import BOOT_URL, IPXE_USER_CLASS, KNOWN_IP, KNOWN_MAC, SERVER, ip, node, request
+from tests.netboot.conftest import (
+    BOOT_URL,
+    IPXE_USER_CLASS,
+    KNOWN_IP,
+    KNOWN_MAC,
+    SERVER,
+    ip,
+    node,
+    request,
+    snapshot,
+)
 from tests.netboot.conftest import settings as nb_settings
-from tests.netboot.conftest import snapshot
 from tests.netboot.test_codec import CAPTURED
 
 INVENTORY = snapshot(node(1, KNOWN_MAC, KNOWN_IP, "10.77.0.21"))
@@ -63,7 +72,9 @@ def test_relayed_reply_goes_to_relay_port() -> None:
     reply = srv.process(codec.encode(request(MessageType.DISCOVER, giaddr="10.77.0.1")))
     assert reply is not None
     assert (reply.host, reply.port) == ("10.77.0.1", 67)
-    nak = srv.process(codec.encode(request(MessageType.REQUEST, giaddr="10.77.0.1", options=[(50, ip("10.77.0.5"))])))
+    nak = srv.process(
+        codec.encode(request(MessageType.REQUEST, giaddr="10.77.0.1", options=[(50, ip("10.77.0.5"))]))
+    )
     assert nak is not None
     assert codec.decode(nak.data).broadcast
 

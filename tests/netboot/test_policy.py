@@ -72,7 +72,9 @@ def test_hostname_rule_configurable() -> None:
 )
 def test_pxe_boot_file_by_arch(arch: tuple[int, bytes], names: str, expected: bytes) -> None:
     """Firmware PXE gets the iPXE binary for its option-93 architecture, in file and option 67."""
-    out = policy(boot_file_names=names).handle(request(MessageType.DISCOVER, options=[PXE_VENDOR, arch]), INVENTORY)
+    out = policy(boot_file_names=names).handle(
+        request(MessageType.DISCOVER, options=[PXE_VENDOR, arch]), INVENTORY
+    )
     assert out.client == "firmware"
     assert out.reply is not None
     assert out.reply.get(codec.OPT_BOOTFILE) == expected
@@ -113,7 +115,9 @@ def test_request_states() -> None:
     sel = pol.handle(request(MessageType.REQUEST, options=[(50, ip(KNOWN_IP)), (54, ip(SERVER))]), INVENTORY)
     assert sel.reply is not None
     assert sel.reply.message_type is MessageType.ACK
-    other = pol.handle(request(MessageType.REQUEST, options=[(50, ip(KNOWN_IP)), (54, ip("198.18.0.9"))]), INVENTORY)
+    other = pol.handle(
+        request(MessageType.REQUEST, options=[(50, ip(KNOWN_IP)), (54, ip("198.18.0.9"))]), INVENTORY
+    )
     assert other.reply is None
     wrong = pol.handle(request(MessageType.REQUEST, options=[(50, ip("198.18.0.99"))]), INVENTORY)
     assert wrong.reply is not None
@@ -199,7 +203,11 @@ def test_bootloop_flow() -> None:
     assert codec.u32(offer.get(codec.OPT_LEASE_TIME) or b"") == 300
     assert offer.get(codec.OPT_BOOTFILE) == b"ipxe.efi"
     ack = pol.handle(
-        request(MessageType.REQUEST, mac, options=[PXE_VENDOR, ARCH_EFI64, (50, ip("198.18.1.10")), (54, ip(SERVER))]),
+        request(
+            MessageType.REQUEST,
+            mac,
+            options=[PXE_VENDOR, ARCH_EFI64, (50, ip("198.18.1.10")), (54, ip(SERVER))],
+        ),
         INVENTORY,
     ).reply
     assert ack is not None
@@ -241,11 +249,11 @@ def test_settings_errors_name_the_key() -> None:
     from pychami.core.errors import ConfigError
     from pychami.netboot.settings import parse_netboot_settings
 
-    with pytest.raises(ConfigError, match="netboot.router"):
+    with pytest.raises(ConfigError, match=r"netboot\.router"):
         parse_netboot_settings({"router": "nope"})
     with pytest.raises(ConfigError, match="server_ip is required"):
         parse_netboot_settings({"interfaces": ["eth0"], "subnets": ["10.0.0.0/24"]})
     with pytest.raises(ConfigError, match="pool_start"):
         parse_netboot_settings({"unknown": "bootloop"})
-    with pytest.raises(ConfigError, match="netboot.boot_files"):
+    with pytest.raises(ConfigError, match=r"netboot\.boot_files"):
         parse_netboot_settings({"boot_files": {"sparc": "x"}})

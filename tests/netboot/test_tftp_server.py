@@ -94,7 +94,9 @@ def test_atftp_byte_identical(tftp: Served, tmp_path: Path, options: list[str]) 
 
 def test_windowsize_with_loss(tftp: Served) -> None:
     """windowsize 8 (RFC 7440): lost blocks are resent from the gap and the file arrives intact."""
-    res = fetch(tftp.port, "kernel.bin", {"blksize": "1468", "windowsize": "8", "tsize": "0"}, drop=frozenset({3, 50}))
+    res = fetch(
+        tftp.port, "kernel.bin", {"blksize": "1468", "windowsize": "8", "tsize": "0"}, drop=frozenset({3, 50})
+    )
     assert res.oack == {"blksize": "1468", "windowsize": "8", "tsize": str(len(tftp.files["kernel.bin"]))}
     assert res.data == tftp.files["kernel.bin"]
 
@@ -167,7 +169,9 @@ def test_many_concurrent_transfers(tftp: Served, tmp_path: Path) -> None:
 
     def one(i: int) -> bytes:
         out = tmp_path / f"o{i}"
-        result = run("curl", "-sS", "--tftp-blksize", "1468", "-o", str(out), f"tftp://{HOST}:{tftp.port}/kernel.bin")
+        result = run(
+            "curl", "-sS", "--tftp-blksize", "1468", "-o", str(out), f"tftp://{HOST}:{tftp.port}/kernel.bin"
+        )
         assert result.returncode == 0, result.stderr
         return out.read_bytes()
 
@@ -177,7 +181,7 @@ def test_many_concurrent_transfers(tftp: Served, tmp_path: Path) -> None:
 
 
 def test_default_root_serves_debian_ipxe(tmp_path: Path) -> None:
-    """Without tftp_root the daemon serves Debian's ipxe package files, named as the DHCP policy names them."""
+    """Without tftp_root the daemon serves Debian's ipxe files, named as the DHCP policy names them."""
     from pychami.netboot.settings import DEBIAN_IPXE_DIR, NetbootSettings
 
     cfg = NetbootSettings()

@@ -62,7 +62,9 @@ def fetch(
                 sock.sendto(tp.encode(tp.Ack(0)), peer)
                 continue
             assert isinstance(pkt, tp.Data)
-            absolute = expected + ((pkt.block - expected) & 0xFFFF) if pkt.block != expected & 0xFFFF else expected
+            absolute = (
+                expected + ((pkt.block - expected) & 0xFFFF) if pkt.block != expected & 0xFFFF else expected
+            )
             if pkt.block != expected & 0xFFFF:
                 if absolute - expected > 0x8000 or absolute in seen:
                     result.retransmits_seen += 1
