@@ -102,9 +102,18 @@ def test_dhcpcd_gets_smd_address_and_hostname(lab: Lab, tmp_path: Path) -> None:
     """dhcpcd (no ARP probe, our script instead of its hooks) binds the SMD address and hostname."""
     path, out = script(tmp_path)
     with running_daemon(settings(interfaces=["vsrv"], tftp=False), NODES, netns=lab.srv):
-        lab.run_cli(
+        # dhcpcd keeps leases in /var/lib/dhcpcd: give it a private tmpfs there (ip netns exec runs the
+        # command in its own mount namespace) so no run sees another's lease and the host stays clean.
+        dhcpcd = [
             *("dhcpcd", "-4", "-1", "-B", "-t", "10", "--noarp", "-f", "/dev/null", "-c", path),
             *("--nohook", "hostname", "--nohook", "resolv.conf", "-o", "host_name", "vcli"),
+        ]
+        lab.run_cli(
+            "sh",
+            "-c",
+            'mkdir -p /var/lib/dhcpcd /run/dhcpcd && mount -t tmpfs none /var/lib/dhcpcd && mount -t tmpfs none /run/dhcpcd && exec "$@"',
+            "sh",
+            *dhcpcd,
             timeout=40,
         )
     env = read_env(Path(f"{out}.BOUND"))
