@@ -111,7 +111,8 @@ def test_dhcpcd_gets_smd_address_and_hostname(lab: Lab, tmp_path: Path) -> None:
         lab.run_cli(
             "sh",
             "-c",
-            'mkdir -p /var/lib/dhcpcd /run/dhcpcd && mount -t tmpfs none /var/lib/dhcpcd && mount -t tmpfs none /run/dhcpcd && exec "$@"',
+            "mkdir -p /var/lib/dhcpcd /run/dhcpcd && mount -t tmpfs none /var/lib/dhcpcd"
+            ' && mount -t tmpfs none /run/dhcpcd && exec "$@"',
             "sh",
             *dhcpcd,
             timeout=40,
