@@ -9,6 +9,8 @@ inverse: long options are split, and options that do not fit in ``max_size`` spi
 
 from __future__ import annotations
 
+import functools
+import socket
 import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -73,6 +75,9 @@ class MessageType(IntEnum):
     INFORM = 8
 
 
+_MESSAGE_TYPES = {bytes((t,)): t for t in MessageType}
+
+
 class CodecError(ValueError):
     """The bytes are not a well-formed DHCPv4 message (or an option value is malformed)."""
 
@@ -119,18 +124,15 @@ class DhcpPacket:
 
     @property
     def message_type(self) -> MessageType | None:
-        raw = self.get(OPT_MESSAGE_TYPE)
-        if raw is None or len(raw) != 1:
-            return None
-        try:
-            return MessageType(raw[0])
-        except ValueError:
-            return None
+        for code, value in self.options:
+            if code == OPT_MESSAGE_TYPE:
+                return _MESSAGE_TYPES.get(value) if len(value) == 1 else None
+        return None
 
     @property
     def mac(self) -> str:
         """The hardware address as ``aa:bb:cc:dd:ee:ff`` (lower case)."""
-        return ":".join(f"{b:02x}" for b in self.chaddr[: self.hlen])
+        return self.chaddr[: self.hlen].hex(":")
 
     @property
     def broadcast(self) -> bool:
@@ -144,10 +146,10 @@ class DhcpPacket:
 # decoding
 
 
-def _ip(raw: bytes) -> str:
-    return f"{raw[0]}.{raw[1]}.{raw[2]}.{raw[3]}"
+_ip = socket.inet_ntoa
 
 
+@functools.lru_cache(maxsize=65536)
 def _ip_bytes(text: str) -> bytes:
     parts = text.split(".")
     if len(parts) != 4:
@@ -187,6 +189,9 @@ def parse_options(data: bytes, *, where: str = "options", need_end: bool = False
 
 def _merge(pairs: Iterable[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
     """Join repeated instances of one option (RFC 3396 long options), keeping first-seen order."""
+    pairs = list(pairs)
+    if len({code for code, _ in pairs}) == len(pairs):
+        return pairs
     order: list[int] = []
     values: dict[int, bytearray] = {}
     for code, value in pairs:
@@ -252,8 +257,8 @@ def decode(data: bytes) -> DhcpPacket:
 def _tlv(code: int, value: bytes) -> bytes:
     if not 0 < code < 255:
         raise CodecError(f"option code {code} is out of range 1-254")
-    if not value:
-        return bytes((code, 0))
+    if len(value) <= 255:
+        return bytes((code, len(value))) + value
     return b"".join(bytes((code, len(chunk))) + chunk for chunk in _chunks(value))
 
 

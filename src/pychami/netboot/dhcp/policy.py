@@ -7,7 +7,9 @@ I/O: the bootloop leases sit behind the :class:`LeaseStore` protocol.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,7 +34,15 @@ class Served:
     on_link: bool
 
     def __contains__(self, ip: str) -> bool:
-        return ipaddress.IPv4Address(ip) in self.network
+        return _in(ip, self.network)
+
+
+def _in(ip: str, network: ipaddress.IPv4Network) -> bool:
+    try:
+        number = int.from_bytes(socket.inet_aton(ip), "big")
+    except OSError:
+        return False
+    return int(network.network_address) <= number <= int(network.broadcast_address)
 
 
 @dataclass(frozen=True)
@@ -175,8 +185,13 @@ class Policy:
         self.arch_files = cfg.arch_files()
         server = ipaddress.IPv4Address(cfg.server_ip)
         self.subnets = [Served(net, server in net) for net in (ipaddress.IPv4Network(s) for s in cfg.subnets)]
+        self._local = next((s for s in self.subnets if s.on_link), None)
         self.leases = leases
         self.clock = clock
+        self._options_cache: dict[
+            tuple[ipaddress.IPv4Network, str], tuple[list[tuple[int, bytes]], list[tuple[int, bytes]]]
+        ] = {}
+        self._server_id = codec.ip_value([cfg.server_ip])
         self._index: _Index | None = None
         self._indexed: InventorySnapshot | None = None
 
@@ -185,9 +200,8 @@ class Policy:
     def subnet_for(self, req: DhcpPacket) -> Served | None:
         """The relay's subnet (giaddr) or, for a direct request, the server's own one."""
         if req.giaddr != codec.UNSPECIFIED:
-            gi = ipaddress.IPv4Address(req.giaddr)
-            return next((s for s in self.subnets if gi in s.network), None)
-        return next((s for s in self.subnets if s.on_link), None)
+            return next((s for s in self.subnets if _in(req.giaddr, s.network)), None)
+        return self._local
 
     def index(self, snapshot: InventorySnapshot) -> _Index:
         if self._indexed is not snapshot or self._index is None:
@@ -232,7 +246,7 @@ class Policy:
             return Outcome(
                 None, kind, node, ip, reason=f"address {ip} is assigned to several MACs", conflict=True
             )
-        if ip in (self.server_ip, str(subnet.network.network_address), str(subnet.network.broadcast_address)):
+        if ip == self.server_ip or ip in _edges(subnet.network):
             return Outcome(None, kind, node, ip, reason=f"address {ip} is reserved", conflict=True)
         return self._known(req, kind, subnet, node, ip, mtype)
 
@@ -333,6 +347,35 @@ class Policy:
 
     # reply construction -------------------------------------------------------------------------
 
+    def _subnet_options(
+        self, subnet: Served, giaddr: str
+    ) -> tuple[list[tuple[int, bytes]], list[tuple[int, bytes]]]:
+        """Options that depend only on the subnet (and relay), before and after the hostname; cached."""
+        key = (subnet.network, giaddr)
+        cached = self._options_cache.get(key)
+        if cached is not None:
+            return cached
+        net = subnet.network
+        head = [
+            (codec.OPT_SUBNET_MASK, net.netmask.packed),
+            (codec.OPT_BROADCAST, net.broadcast_address.packed),
+        ]
+        router = self.cfg.router
+        if router is None or ipaddress.IPv4Address(router) not in net:
+            router = giaddr if giaddr != codec.UNSPECIFIED else None
+        if router:
+            head.append((codec.OPT_ROUTER, codec.ip_value([router])))
+        if self.cfg.dns:
+            head.append((codec.OPT_DNS, codec.ip_value(self.cfg.dns)))
+        tail = []
+        if self.cfg.domain:
+            tail.append((codec.OPT_DOMAIN, self.cfg.domain.encode()))
+        tail.append((codec.OPT_ROOT_PATH, self.next_server.encode()))
+        if len(self._options_cache) > 1024:  # relays are few; bound it anyway
+            self._options_cache.clear()
+        self._options_cache[key] = (head, tail)
+        return head, tail
+
     def _boot_file(self, req: DhcpPacket, kind: str) -> str | None:
         if kind == "ipxe":
             return f"{self.boot_url}/boot/v1/bootscript?mac={req.mac}"
@@ -360,7 +403,7 @@ class Policy:
             chaddr=req.chaddr,
             options=[
                 (codec.OPT_MESSAGE_TYPE, bytes((mtype,))),
-                (codec.OPT_SERVER_ID, codec.ip_value([self.server_ip])),
+                (codec.OPT_SERVER_ID, self._server_id),
             ],
         )
 
@@ -390,28 +433,12 @@ class Policy:
             reply.ciaddr = req.ciaddr
         opts = reply.options
         if lease is not None:
-            opts += [
-                (codec.OPT_LEASE_TIME, codec.u32_value(lease)),
-                (codec.OPT_RENEWAL, codec.u32_value(lease // 2)),
-                (codec.OPT_REBINDING, codec.u32_value(lease * 7 // 8)),
-            ]
-        net = subnet.network
-        opts += [
-            (codec.OPT_SUBNET_MASK, net.netmask.packed),
-            (codec.OPT_BROADCAST, net.broadcast_address.packed),
-        ]
-        router = self.cfg.router
-        if router is None or ipaddress.IPv4Address(router) not in net:
-            router = req.giaddr if req.giaddr != codec.UNSPECIFIED else None
-        if router:
-            opts.append((codec.OPT_ROUTER, codec.ip_value([router])))
-        if self.cfg.dns:
-            opts.append((codec.OPT_DNS, codec.ip_value(self.cfg.dns)))
+            opts += _lease_options(lease)
+        head, tail = self._subnet_options(subnet, req.giaddr)
+        opts += head
         if node is not None:
             opts.append((codec.OPT_HOSTNAME, self.hostname(node).encode()))
-        if self.cfg.domain:
-            opts.append((codec.OPT_DOMAIN, self.cfg.domain.encode()))
-        opts.append((codec.OPT_ROOT_PATH, self.next_server.encode()))
+        opts += tail
         if boot:
             opts.append((codec.OPT_TFTP_SERVER, self.next_server.encode()))
             opts.append((codec.OPT_BOOTFILE, boot.encode()))
@@ -424,6 +451,20 @@ class Policy:
             opts.append((codec.OPT_IPXE, IPXE_NO_PROXYDHCP))
         _echo_relay(req, reply)
         return reply
+
+
+@functools.lru_cache(maxsize=16)
+def _lease_options(lease: int) -> tuple[tuple[int, bytes], ...]:
+    return (
+        (codec.OPT_LEASE_TIME, codec.u32_value(lease)),
+        (codec.OPT_RENEWAL, codec.u32_value(lease // 2)),
+        (codec.OPT_REBINDING, codec.u32_value(lease * 7 // 8)),
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _edges(network: ipaddress.IPv4Network) -> tuple[str, str]:
+    return str(network.network_address), str(network.broadcast_address)
 
 
 def _echo_relay(req: DhcpPacket, reply: DhcpPacket) -> None:

@@ -26,6 +26,7 @@ from pychami.netboot.events import EventSink
 log = get_logger("pychami.netboot.dhcp")
 
 BROADCAST = "255.255.255.255"
+_STAGES = {t: f"dhcp_{t.name.lower()}" for t in MessageType}
 _SIOCSARP = 0x8955
 _ATF_COM = 0x02
 
@@ -99,42 +100,45 @@ class DhcpServer:
         return Reply(data, pkt.yiaddr, self.client_port, arp_mac=req.chaddr[: req.hlen])
 
     def _report(self, req: codec.DhcpPacket, outcome: Outcome, interface: str) -> None:
+        """Boot events for known nodes (and bootloop clients); a log line per ACK/NAK, like dnsmasq."""
         mtype = req.message_type
         node = outcome.node
         xname = node.xname if node else None
-        fields = {"mac": req.mac, "client": outcome.client, "interface": interface, "xid": f"{req.xid:08x}"}
         if outcome.conflict:
-            log.warning("DHCP request refused", reason=outcome.reason, xname=xname, ip=outcome.ip, **fields)
-        elif outcome.reply is None:
-            log.debug("DHCP request not answered", reason=outcome.reason, xname=xname, **fields)
+            log.warning(
+                "DHCP request refused",
+                reason=outcome.reason,
+                xname=xname,
+                ip=outcome.ip,
+                mac=req.mac,
+                interface=interface,
+            )
         if mtype is None or (node is None and not outcome.detail and outcome.reply is None):
             return  # unknown MACs under "ignore" would flood the timeline
         detail = {"client": outcome.client, **outcome.detail}
         if outcome.reason:
             detail["reason"] = outcome.reason
-        self.events.record(
-            f"dhcp_{mtype.name.lower()}", "netboot", xname=xname, mac=req.mac, ip=outcome.ip, detail=detail
-        )
-        if outcome.reply is not None:
-            rtype = outcome.reply.message_type
-            assert rtype is not None
-            boot = outcome.reply.get(codec.OPT_BOOTFILE)
-            if boot:
-                detail = {**detail, "file": boot.decode(errors="replace")}
-            self.events.record(
-                f"dhcp_{rtype.name.lower()}",
-                "netboot",
-                xname=xname,
-                mac=req.mac,
-                ip=outcome.ip,
-                detail=detail,
-            )
+        mac = req.mac
+        record = self.events.record
+        record(_STAGES[mtype], "netboot", xname=xname, mac=mac, ip=outcome.ip, detail=detail)
+        reply = outcome.reply
+        if reply is None:
+            return
+        rtype = reply.message_type
+        assert rtype is not None
+        boot = reply.get(codec.OPT_BOOTFILE)
+        if boot:
+            detail = {**detail, "file": boot.decode(errors="replace")}
+        record(_STAGES[rtype], "netboot", xname=xname, mac=mac, ip=outcome.ip, detail=detail)
+        if rtype is not MessageType.OFFER:
             log.info(
                 f"DHCP{rtype.name}",
                 xname=xname,
                 ip=outcome.ip,
+                mac=mac,
+                client=outcome.client,
                 file=detail.get("file"),
-                **fields,
+                interface=interface,
             )
 
     # sockets ------------------------------------------------------------------------------------
