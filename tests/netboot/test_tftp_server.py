@@ -137,12 +137,24 @@ def test_virtual_scripts(tftp: Served) -> None:
 
 
 @pytest.mark.parametrize("name", ["../outside/secret", "/../../etc/passwd", "sub/../../etc/passwd",
-                                  "..\\..\\etc\\passwd", "escape"])  # fmt: skip
+                                  "..\\..\\etc\\passwd", "sub/dir/../../../x"])  # fmt: skip
 def test_traversal_refused(tftp: Served, name: str) -> None:
-    """Names that leave the root (.., backslashes, a symlink pointing out) are refused with error 2."""
+    """Names that leave the root (.., backslashes) are refused with error 2."""
     with pytest.raises(TftpFailed) as err:
         fetch(tftp.port, name)
     assert err.value.code == 2
+
+
+def test_symlinks_followed_or_refused(tftp: Served) -> None:
+    """A symlink placed in the root is followed by default (Debian's ipxe.efi -> /boot) and refused
+    when it leaves the root with tftp_follow_symlinks off."""
+    from pychami.netboot.tftp.server import Refused, resolve
+
+    source = resolve(tftp.root, "escape")
+    assert source.read(0, 100) == b"secret"
+    source.close()
+    with pytest.raises(Refused):
+        resolve(tftp.root, "escape", follow_symlinks=False)
 
 
 def test_traversal_refused_real_clients(tftp: Served, tmp_path: Path) -> None:
@@ -194,10 +206,12 @@ def test_default_root_serves_debian_ipxe(tmp_path: Path) -> None:
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     try:
-        out = tmp_path / "u"
-        result = run("curl", "-sS", "-o", str(out), f"tftp://{HOST}:{server.bound_port}/undionly.kpxe")
-        assert result.returncode == 0
-        assert out.read_bytes() == (DEBIAN_IPXE_DIR / "undionly.kpxe").read_bytes()
+        for name in ("undionly.kpxe", "ipxe.efi", "snponly.efi"):  # ipxe.efi is a symlink to /boot
+            out = tmp_path / name
+            url = f"tftp://{HOST}:{server.bound_port}/{name}"
+            result = run("curl", "-sS", "--tftp-blksize", "1468", "-o", str(out), url)
+            assert result.returncode == 0, result.stderr
+            assert out.read_bytes() == (DEBIAN_IPXE_DIR / name).read_bytes()
     finally:
         asyncio.run_coroutine_threadsafe(server.stop(), loop).result(timeout=10)
         loop.call_soon_threadsafe(loop.stop)

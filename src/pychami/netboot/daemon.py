@@ -68,6 +68,7 @@ class NetbootDaemon:
                 max_blksize=cfg.tftp_max_blksize,
                 max_window=cfg.tftp_max_windowsize,
                 inventory=self.feed.get,
+                follow_symlinks=cfg.tftp_follow_symlinks,
             )
         self._writer: asyncio.Task[None] | None = None
 

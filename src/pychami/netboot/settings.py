@@ -88,6 +88,8 @@ class NetbootSettings(BaseModel):
     tftp_max_windowsize: int = Field(default=64, ge=1, le=65535)
     tftp_timeout: float = Field(default=1.0, gt=0)
     tftp_retries: int = Field(default=5, ge=1)
+    #: Follow symlinks inside the TFTP root (Debian's ipxe.efi is one, pointing to /boot).
+    tftp_follow_symlinks: bool = True
     #: Seconds between background inventory refreshes (lookups never wait on the database).
     inventory_refresh: float = Field(default=2.0, gt=0)
 

@@ -59,8 +59,13 @@ class Source:
             self.fd = None
 
 
-def resolve(root: Path | None, filename: str) -> Source:
-    """Open ``filename`` under ``root`` (virtual files if absent); :class:`Refused` for anything else."""
+def resolve(root: Path | None, filename: str, *, follow_symlinks: bool = True) -> Source:
+    """Open ``filename`` under ``root`` (virtual files if absent); :class:`Refused` for anything else.
+
+    Names with ``..`` are refused before touching the disk. Symlinks inside the root are the admin's
+    doing and are followed (Debian's ``/usr/lib/ipxe/ipxe.efi`` points to ``/boot``) unless
+    ``follow_symlinks`` is off; then a link whose target leaves the root is refused too.
+    """
     name = filename.replace("\\", "/")
     parts = [p for p in name.split("/") if p not in ("", ".")]
     if any(p == ".." for p in parts) or "\x00" in name:
@@ -68,9 +73,11 @@ def resolve(root: Path | None, filename: str) -> Source:
     relative = "/".join(parts)
     if root is not None and parts:
         base = root.resolve()
-        target = (base / relative).resolve()
-        if target != base and base not in target.parents:
-            raise Refused(ErrorCode.ACCESS_VIOLATION, "path leaves the TFTP root")
+        target = base / relative
+        if not follow_symlinks:
+            target = target.resolve()
+            if target != base and base not in target.parents:
+                raise Refused(ErrorCode.ACCESS_VIOLATION, "path leaves the TFTP root")
         if target.is_file():
             try:
                 fd = os.open(target, os.O_RDONLY)
@@ -100,8 +107,10 @@ class TftpServer:
         max_blksize: int = tp.MAX_BLKSIZE,
         max_window: int = 64,
         inventory: Callable[[], InventorySnapshot] | None = None,
+        follow_symlinks: bool = True,
     ) -> None:
         self.root = root
+        self.follow_symlinks = follow_symlinks
         self.events = events
         self.host = host
         self.port = port
@@ -158,7 +167,7 @@ class TftpServer:
         if pkt.mode not in ("octet", "netascii"):
             return tp.encode(tp.Error(ErrorCode.ILLEGAL_OPERATION, f"unsupported mode {pkt.mode}"))
         try:
-            source = resolve(self.root, pkt.filename)
+            source = resolve(self.root, pkt.filename, follow_symlinks=self.follow_symlinks)
         except Refused as exc:
             log.info("TFTP request refused", file=pkt.filename, client=addr[0], reason=exc.message)
             return tp.encode(tp.Error(exc.code, exc.message))
