@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from lab import CLI, CLI_IF, SERVER_IP, SRV, SRV_IF, SUBNET, in_ns, lab  # noqa: E402
-from serve_static import nodes_for  # noqa: E402
+from lab import CLI, CLI_IF, SERVER_IP, SRV, SRV_IF, SUBNET, in_ns, lab
+from serve_static import nodes_for
 
 
 def macs(n: int) -> list[str]:
@@ -27,8 +27,15 @@ def macs(n: int) -> list[str]:
 
 
 def start_pychami(work: Path) -> subprocess.Popen[str]:
-    argv = in_ns(SRV, sys.executable, str(Path(__file__).parent / "serve_static.py"), str(work / "macs.txt"),
-                 SRV_IF, SERVER_IP, SUBNET)  # fmt: skip
+    argv = in_ns(
+        SRV,
+        sys.executable,
+        str(Path(__file__).parent / "serve_static.py"),
+        str(work / "macs.txt"),
+        SRV_IF,
+        SERVER_IP,
+        SUBNET,
+    )
     log = work / "pychami.log"
     with log.open("w") as out:  # a file, not a pipe: a full pipe would stall the server
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, text=True)
@@ -42,12 +49,25 @@ def start_pychami(work: Path) -> subprocess.Popen[str]:
 
 def start_dnsmasq(work: Path) -> subprocess.Popen[str]:
     argv = in_ns(
-        SRV, "dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--port=0", f"--interface={SRV_IF}",
-        "--bind-interfaces", "--dhcp-range=198.18.0.0,static,255.255.0.0,1h", "--dhcp-authoritative",
-        f"--dhcp-hostsfile={work / 'hosts.txt'}", "--leasefile-ro",
-        "--no-ping", "--log-facility=/dev/null", "--user=root", "--pid-file=",
-        f"--dhcp-option=3,{SERVER_IP}", f"--dhcp-option=6,{SERVER_IP}", "--domain=cluster",
-    )  # fmt: skip
+        SRV,
+        "dnsmasq",
+        "--no-daemon",
+        "--conf-file=/dev/null",
+        "--port=0",
+        f"--interface={SRV_IF}",
+        "--bind-interfaces",
+        "--dhcp-range=198.18.0.0,static,255.255.0.0,1h",
+        "--dhcp-authoritative",
+        f"--dhcp-hostsfile={work / 'hosts.txt'}",
+        "--leasefile-ro",
+        "--no-ping",
+        "--log-facility=/dev/null",
+        "--user=root",
+        "--pid-file=",
+        f"--dhcp-option=3,{SERVER_IP}",
+        f"--dhcp-option=6,{SERVER_IP}",
+        "--domain=cluster",
+    )
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
     time.sleep(1.0)
     if proc.poll() is not None:
@@ -67,8 +87,20 @@ def stop(proc: subprocess.Popen[str]) -> None:
 
 
 def perfdhcp(work: Path, rate: int, duration: int) -> dict[str, float]:
-    argv = in_ns(CLI, "perfdhcp", "-4", "-l", CLI_IF, "-r", str(rate), "-p", str(duration),
-                 "-M", str(work / "macs.txt"), SERVER_IP)  # fmt: skip
+    argv = in_ns(
+        CLI,
+        "perfdhcp",
+        "-4",
+        "-l",
+        CLI_IF,
+        "-r",
+        str(rate),
+        "-p",
+        str(duration),
+        "-M",
+        str(work / "macs.txt"),
+        SERVER_IP,
+    )
     out = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 30, check=False).stdout
     blocks = out.split("***Statistics for: ")
     stats: dict[str, float] = {}
@@ -82,7 +114,9 @@ def perfdhcp(work: Path, rate: int, duration: int) -> dict[str, float]:
             stats[f"{name} received"] = float(received.group(1))
             stats[f"{name} drops%"] = float(ratio.group(1))
     stats["dora_per_s"] = stats.get("REQUEST-ACK received", 0.0) / duration
-    stats["max_drop%"] = max(stats.get("DISCOVER-OFFER drops%", 100.0), stats.get("REQUEST-ACK drops%", 100.0))
+    stats["max_drop%"] = max(
+        stats.get("DISCOVER-OFFER drops%", 100.0), stats.get("REQUEST-ACK drops%", 100.0)
+    )
     return stats
 
 
@@ -114,10 +148,15 @@ def main() -> None:
                 if ok:
                     best[name] = max(best[name], stats["dora_per_s"])
                 rows.append((rate, name, stats["dora_per_s"], stats["max_drop%"], ok))
-                print(f"rate {rate:5d}/s  {name:8s}  DORA {stats['dora_per_s']:8.1f}/s  "
-                      f"drops {stats['max_drop%']:6.2f}%  {'ok' if ok else 'over 1%'}", flush=True)  # fmt: skip  # noqa: T201
-    print(f"\nbest DORA/s under 1% drops: pychami {best['pychami']:.0f}, dnsmasq {best['dnsmasq']:.0f}, "  # noqa: T201
-          f"ratio {best['pychami'] / best['dnsmasq'] if best['dnsmasq'] else float('nan'):.2f}")  # fmt: skip
+                print(
+                    f"rate {rate:5d}/s  {name:8s}  DORA {stats['dora_per_s']:8.1f}/s  "
+                    f"drops {stats['max_drop%']:6.2f}%  {'ok' if ok else 'over 1%'}",
+                    flush=True,
+                )
+    print(
+        f"\nbest DORA/s under 1% drops: pychami {best['pychami']:.0f}, dnsmasq {best['dnsmasq']:.0f}, "
+        f"ratio {best['pychami'] / best['dnsmasq'] if best['dnsmasq'] else float('nan'):.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Namespace pair for the netboot benchmarks: ``nbb-s`` (nbbs 198.18.0.1/16) and ``nbb-c`` (nbbc 198.18.0.2/16)."""
+"""Namespace pair for the netboot benchmarks: nbb-s (nbbs 198.18.0.1/16), nbb-c (nbbc 198.18.0.2/16)."""
 
 from __future__ import annotations
 

@@ -21,7 +21,11 @@ from pychami.netboot.settings import NetbootSettings
 def nodes_for(macs: list[str], subnet: str) -> list[Node]:
     first = int(ipaddress.IPv4Network(subnet).network_address) + 256
     return [
-        Node(f"x1000c0s{i // 4}b0n{i % 4}", i + 1, interfaces=(Interface(mac, (IPAddress(str(ipaddress.IPv4Address(first + i))),)),))
+        Node(
+            f"x1000c0s{i // 4}b0n{i % 4}",
+            i + 1,
+            interfaces=(Interface(mac, (IPAddress(str(ipaddress.IPv4Address(first + i))),)),),
+        )
         for i, mac in enumerate(macs)
     ]
 
@@ -39,18 +43,29 @@ async def main() -> None:
     macs_file, iface, server_ip, subnet = sys.argv[1:5]
     macs = Path(macs_file).read_text().split()
     configure_logging("WARNING", "console")
-    cfg = NetbootSettings(interfaces=[iface], server_ip=server_ip, subnets=[subnet], router=server_ip,
-                          dns=[server_ip], domain="cluster", tftp=False)  # fmt: skip
-    daemon = NetbootDaemon(cfg, boot_url=f"http://{server_ip}:8081",
-                           inventory=static_source(nodes_for(macs, subnet)).load_inventory, events=NullEvents())  # fmt: skip
+    cfg = NetbootSettings(
+        interfaces=[iface],
+        server_ip=server_ip,
+        subnets=[subnet],
+        router=server_ip,
+        dns=[server_ip],
+        domain="cluster",
+        tftp=False,
+    )
+    daemon = NetbootDaemon(
+        cfg,
+        boot_url=f"http://{server_ip}:8081",
+        inventory=static_source(nodes_for(macs, subnet)).load_inventory,
+        events=NullEvents(),
+    )
     await daemon.start()
-    print("ready", flush=True)  # noqa: T201
+    print("ready", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
     await stop.wait()
-    print("stats", daemon.dhcp.stats, flush=True)  # noqa: T201
+    print("stats", daemon.dhcp.stats, flush=True)
     await daemon.stop()
 
 

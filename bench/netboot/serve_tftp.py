@@ -1,4 +1,4 @@
-"""Run only pychami's TFTP server (used by ``tftp_bench.py`` inside a netns). usage: serve_tftp.py ROOT HOST"""
+"""pychami's TFTP server alone (for tftp_bench.py inside a netns). usage: serve_tftp.py ROOT HOST"""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ async def main() -> None:
     configure_logging("WARNING", "console")
     server = TftpServer(Path(sys.argv[1]), NullEvents(), host=sys.argv[2], port=69)
     await server.start()
-    print("ready", flush=True)  # noqa: T201
+    print("ready", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from lab import CLI, SERVER_IP, SRV, SRV_IF, in_ns, lab  # noqa: E402
+from lab import CLI, SERVER_IP, SRV, SRV_IF, in_ns, lab
 
 ROOT = Path("/usr/lib/ipxe")
 
@@ -23,9 +23,21 @@ def start(name: str, work: Path) -> subprocess.Popen[str]:
     if name == "pychami":
         argv = in_ns(SRV, sys.executable, str(Path(__file__).parent / "serve_tftp.py"), str(ROOT), SERVER_IP)
     else:
-        argv = in_ns(SRV, "dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--port=0", f"--interface={SRV_IF}",
-                     "--bind-interfaces", "--enable-tftp", f"--tftp-root={ROOT}", "--log-facility=/dev/null",
-                     "--user=root", "--pid-file=", "--tftp-max=200")  # fmt: skip
+        argv = in_ns(
+            SRV,
+            "dnsmasq",
+            "--no-daemon",
+            "--conf-file=/dev/null",
+            "--port=0",
+            f"--interface={SRV_IF}",
+            "--bind-interfaces",
+            "--enable-tftp",
+            f"--tftp-root={ROOT}",
+            "--log-facility=/dev/null",
+            "--user=root",
+            "--pid-file=",
+            "--tftp-max=200",
+        )
     log = work / f"{name}.log"
     with log.open("w") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, text=True)
@@ -37,8 +49,18 @@ def start(name: str, work: Path) -> subprocess.Popen[str]:
 
 def round_trip(clients: int, name: str, blksize: int) -> tuple[float, int]:
     """Start ``clients`` curl downloads at once; return wall seconds and bytes received."""
-    argv = in_ns(CLI, "curl", "-sS", "--tftp-blksize", str(blksize), "-o", "/dev/null", "-w", "%{size_download}\n",
-                 f"tftp://{SERVER_IP}/{name}")  # fmt: skip
+    argv = in_ns(
+        CLI,
+        "curl",
+        "-sS",
+        "--tftp-blksize",
+        str(blksize),
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{size_download}\n",
+        f"tftp://{SERVER_IP}/{name}",
+    )
     t0 = time.perf_counter()
     procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, text=True) for _ in range(clients)]
     total = 0
@@ -66,8 +88,11 @@ def main() -> None:
                     for _ in range(args.rounds):
                         seconds, total = round_trip(args.clients, args.file, blksize)
                         assert total == size * args.clients, (total, size * args.clients)
-                        print(f"{name:8s} blksize {blksize:5d}: {args.clients} x {args.file} ({size} B) "
-                              f"in {seconds:6.2f} s = {total / seconds / 1e6:6.1f} MB/s", flush=True)  # fmt: skip  # noqa: T201
+                        print(
+                            f"{name:8s} blksize {blksize:5d}: {args.clients} x {args.file} ({size} B) "
+                            f"in {seconds:6.2f} s = {total / seconds / 1e6:6.1f} MB/s",
+                            flush=True,
+                        )
                 finally:
                     proc.terminate()
                     proc.wait(timeout=10)
