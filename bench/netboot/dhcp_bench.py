@@ -35,6 +35,7 @@ def start_pychami(work: Path) -> subprocess.Popen[str]:
         SRV_IF,
         SERVER_IP,
         SUBNET,
+        str(work / "events.db"),  # boot events go through the real recorder into SQLite
     )
     log = work / "pychami.log"
     with log.open("w") as out:  # a file, not a pipe: a full pipe would stall the server

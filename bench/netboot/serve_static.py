@@ -1,6 +1,6 @@
 """Run the pychami DHCP daemon with N synthetic known nodes (used by ``dhcp_bench.py`` inside a netns).
 
-usage: python serve_static.py MACS_FILE INTERFACE SERVER_IP SUBNET
+usage: python serve_static.py MACS_FILE INTERFACE SERVER_IP SUBNET [EVENTS_SQLITE_PATH]
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 from pychami.core.inventory import Interface, IPAddress, Node, static_source
 from pychami.core.logs import configure_logging
 from pychami.netboot.daemon import NetbootDaemon
-from pychami.netboot.events import ListEvents
+from pychami.netboot.events import EventSink, ListEvents
 from pychami.netboot.settings import NetbootSettings
 
 
@@ -41,6 +41,7 @@ class NullEvents(ListEvents):
 
 async def main() -> None:
     macs_file, iface, server_ip, subnet = sys.argv[1:5]
+    events_db = sys.argv[5] if len(sys.argv) > 5 else ""
     macs = Path(macs_file).read_text().split()
     configure_logging("WARNING", "console")
     cfg = NetbootSettings(
@@ -52,11 +53,23 @@ async def main() -> None:
         domain="cluster",
         tftp=False,
     )
+    events: EventSink = NullEvents()
+    recorder = None
+    if events_db:  # the real recorder, flushing to SQLite, as in production
+        from pychami.core.db import Database
+        from pychami.core.events import BootEventRecorder
+        from pychami.server import upgrade_schema
+
+        db = Database.from_url(f"sqlite:///{events_db}")
+        upgrade_schema(db)
+        recorder = BootEventRecorder(db)
+        recorder.start()
+        events = recorder
     daemon = NetbootDaemon(
         cfg,
         boot_url=f"http://{server_ip}:8081",
         inventory=static_source(nodes_for(macs, subnet)).load_inventory,
-        events=NullEvents(),
+        events=events,
     )
     await daemon.start()
     print("ready", flush=True)
@@ -67,6 +80,8 @@ async def main() -> None:
     await stop.wait()
     print("stats", daemon.dhcp.stats, flush=True)
     await daemon.stop()
+    if recorder is not None:
+        recorder.stop()
 
 
 if __name__ == "__main__":
