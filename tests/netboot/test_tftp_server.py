@@ -217,3 +217,13 @@ def test_default_root_serves_debian_ipxe(tmp_path: Path) -> None:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
         loop.close()
+
+
+def test_cache_follows_file_changes(tftp: Served) -> None:
+    """Files are served from a memory cache keyed on mtime: a replaced file is served fresh."""
+    path = tftp.root / "changing.bin"
+    path.write_bytes(b"first version")
+    assert fetch(tftp.port, "changing.bin").data == b"first version"
+    path.write_bytes(b"second version, longer")
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 1_000_000))
+    assert fetch(tftp.port, "changing.bin").data == b"second version, longer"

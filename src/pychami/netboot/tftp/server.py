@@ -46,10 +46,12 @@ class Source:
     size: int
     fd: int | None = None
     buffer: bytes | None = None
+    #: (path, mtime_ns) of a real file, the key of the server's content cache.
+    key: tuple[str, int] | None = None
 
     def read(self, offset: int, length: int) -> bytes:
         if self.buffer is not None:
-            return self.buffer[offset : offset + length]
+            return self.buffer[offset : offset + length]  # one copy per block, cheaper than pread
         assert self.fd is not None
         return os.pread(self.fd, length, offset)
 
@@ -83,7 +85,8 @@ def resolve(root: Path | None, filename: str, *, follow_symlinks: bool = True) -
                 fd = os.open(target, os.O_RDONLY)
             except OSError as exc:
                 raise Refused(ErrorCode.ACCESS_VIOLATION, "cannot read file") from exc
-            return Source(os.fstat(fd).st_size, fd=fd)
+            st = os.fstat(fd)
+            return Source(st.st_size, fd=fd, key=(str(target), st.st_mtime_ns))
     if relative in VIRTUAL_FILES:
         data = VIRTUAL_FILES[relative]
         return Source(len(data), buffer=data)
@@ -121,6 +124,9 @@ class TftpServer:
         self.inventory = inventory
         self._transport: asyncio.DatagramTransport | None = None
         self.transfers: set[Transfer] = set()
+        self._cache: dict[tuple[str, int], bytes] = {}
+        self.cache_max_file = 64 * 1024 * 1024
+        self.cache_max_total = 256 * 1024 * 1024
         self.completed = 0
 
     @property
@@ -141,6 +147,21 @@ class TftpServer:
             self._transport = None
         for t in list(self.transfers):
             t.finish("server stopping")
+
+    def _cached(self, source: Source) -> Source:
+        """Serve boot binaries from memory: the same few files go to every node (keyed on mtime)."""
+        if source.key is None or source.size > self.cache_max_file:
+            return source
+        data = self._cache.get(source.key)
+        if data is None:
+            data = source.read(0, source.size)
+            if len(data) != source.size:  # changed under us: serve from the descriptor
+                return source
+            if sum(len(v) for v in self._cache.values()) + len(data) > self.cache_max_total:
+                self._cache.clear()
+            self._cache[source.key] = data
+        source.close()
+        return Source(len(data), buffer=data)
 
     async def stop(self) -> None:
         """Close every socket and let the loop run their close callbacks."""
@@ -171,6 +192,7 @@ class TftpServer:
         except Refused as exc:
             log.info("TFTP request refused", file=pkt.filename, client=addr[0], reason=exc.message)
             return tp.encode(tp.Error(exc.code, exc.message))
+        source = self._cached(source)
         if pkt.mode == "netascii":
             whole = netascii(source.read(0, source.size))
             source.close()
