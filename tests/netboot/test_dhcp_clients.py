@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
 import stat
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -212,3 +216,56 @@ def test_relay_mode(tmp_path: Path) -> None:
         assert offer.yiaddr == "10.77.0.22"
         assert offer.get(82) == agent
         assert codec.ip_list(offer.get(codec.OPT_ROUTER) or b"") == ["10.77.0.1"]
+
+
+def test_real_relay_dhcrelay(tmp_path: Path) -> None:
+    """ISC dhcrelay between a client segment (10.77.0.0/24) and the server: udhcpc gets the node's
+    address on the relayed subnet, with the relay as router."""
+    path, out = script(tmp_path)
+    tag = os.urandom(3).hex()
+    srv, rly, cli = f"nbs{tag}", f"nbr{tag}", f"nbc{tag}"
+    try:
+        for ns in (srv, rly, cli):
+            sh("ip", "netns", "add", ns)
+            sh("ip", "-n", ns, "link", "set", "lo", "up")
+        sh("ip", "link", "add", f"a{tag}", "type", "veth", "peer", "name", f"b{tag}")
+        sh("ip", "link", "add", f"c{tag}", "type", "veth", "peer", "name", f"d{tag}")
+        for dev, ns, name, addr in (
+            (f"a{tag}", srv, "vsrv", "198.18.0.1/16"),
+            (f"b{tag}", rly, "rup", "198.18.0.2/16"),
+            (f"c{tag}", rly, "rdown", "10.77.0.1/24"),
+            (f"d{tag}", cli, "vcli", ""),
+        ):
+            sh("ip", "link", "set", dev, "netns", ns)
+            sh("ip", "-n", ns, "link", "set", dev, "name", name)
+            if addr:
+                sh("ip", "-n", ns, "addr", "add", addr, "dev", name)
+            sh("ip", "-n", ns, "link", "set", name, "up")
+        sh("ip", "-n", cli, "link", "set", "vcli", "address", "52:54:00:00:00:02")
+        sh("ip", "-n", srv, "route", "add", "10.77.0.0/24", "via", "198.18.0.2")
+        with running_daemon(settings(interfaces=["vsrv"], tftp=False), NODES, netns=srv) as run:
+            relay = subprocess.Popen(
+                ["ip", "netns", "exec", rly, "dhcrelay", "-4", "-d", "-q", "-a", "-pf", str(tmp_path / "r.pid"),
+                 "-id", "rdown", "-iu", "rup", "198.18.0.1"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            try:
+                time.sleep(1.0)
+                sh("ip", "netns", "exec", cli, "udhcpc", "-i", "vcli", "-n", "-q", "-f", "-t", "5", "-T", "1",
+                   "-s", path, timeout=30)  # fmt: skip
+            finally:
+                relay.kill()
+                relay.wait()
+            offers = [e for e in run.events.items if e["stage"] == "dhcp_ack"]
+        env = read_env(Path(f"{out}.bound"))
+        assert env["ip"] == "10.77.0.22"
+        assert env["router"] == "10.77.0.1"
+        assert env["subnet"] == "255.255.255.0"
+        assert env["hostname"] == "nid002"
+        assert offers[0]["xname"] == "x3000c0s2b0n0"
+    finally:
+        for ns in (cli, rly, srv):
+            for pid in sh("ip", "netns", "pids", ns, check=False).stdout.split():
+                with contextlib.suppress(ProcessLookupError, ValueError):
+                    os.kill(int(pid), 9)
+            sh("ip", "netns", "del", ns, check=False)
