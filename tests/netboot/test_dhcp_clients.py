@@ -244,11 +244,13 @@ def test_real_relay_dhcrelay(tmp_path: Path) -> None:
         sh("ip", "-n", cli, "link", "set", "vcli", "address", "52:54:00:00:00:02")
         sh("ip", "-n", srv, "route", "add", "10.77.0.0/24", "via", "198.18.0.2")
         with running_daemon(settings(interfaces=["vsrv"], tftp=False), NODES, netns=srv) as run:
+            relay_argv = ["dhcrelay", "-4", "-d", "-q", "-a", "-pf", str(tmp_path / "r.pid")]
+            relay_argv += ["-id", "rdown", "-iu", "rup", "198.18.0.1"]
             relay = subprocess.Popen(
-                ["ip", "netns", "exec", rly, "dhcrelay", "-4", "-d", "-q", "-a", "-pf", str(tmp_path / "r.pid"),
-                 "-id", "rdown", "-iu", "rup", "198.18.0.1"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )  # fmt: skip
+                ["ip", "netns", "exec", rly, *relay_argv],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             try:
                 time.sleep(1.0)
                 sh("ip", "netns", "exec", cli, "udhcpc", "-i", "vcli", "-n", "-q", "-f", "-t", "5", "-T", "1",
