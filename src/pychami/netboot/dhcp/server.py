@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
-import functools
 import socket
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast
 
 from pychami.core.inventory import InventorySnapshot
 from pychami.core.logs import get_logger
@@ -28,6 +26,7 @@ log = get_logger("pychami.netboot.dhcp")
 BROADCAST = "255.255.255.255"
 _STAGES = {t: f"dhcp_{t.name.lower()}" for t in MessageType}
 _SIOCSARP = 0x8955
+_BURST = 64
 _ATF_COM = 0x02
 
 
@@ -61,7 +60,8 @@ class DhcpServer:
         self.client_port = client_port
         self.relay_port = relay_port
         self.bind_address = bind_address
-        self._transports: list[asyncio.DatagramTransport] = []
+        self._sockets: list[socket.socket] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.stats = {"received": 0, "replied": 0, "dropped": 0, "malformed": 0}
 
     # pure part ----------------------------------------------------------------------------------
@@ -147,30 +147,43 @@ class DhcpServer:
         loop = asyncio.get_running_loop()
         for iface in self.interfaces:
             sock = open_socket(iface, self.bind_address, self.port)
-            transport, _ = await loop.create_datagram_endpoint(
-                functools.partial(_Protocol, self, iface), sock=sock
-            )
-            self._transports.append(transport)
+            # A reader callback that drains the socket: one loop wakeup serves a burst of requests,
+            # without a transport/protocol call per datagram.
+            loop.add_reader(sock.fileno(), self._drain, sock, iface)
+            self._sockets.append(sock)
+        self._loop = loop
         log.info("DHCP server listening", interfaces=self.interfaces, port=self.port)
 
+    def _drain(self, sock: socket.socket, iface: str) -> None:
+        for _ in range(_BURST):  # bounded, so TFTP transfers on the same loop get their turn
+            try:
+                data = sock.recv(4096)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                log.debug("DHCP socket error", error=str(exc), interface=iface)
+                return
+            reply = self.process(data, iface)
+            if reply is not None:
+                self.send(sock, reply, iface)
+
     def close(self) -> None:
-        for t in self._transports:
-            t.close()
-        self._transports.clear()
+        for sock in self._sockets:
+            if self._loop is not None and not self._loop.is_closed():
+                self._loop.remove_reader(sock.fileno())
+            sock.close()
+        self._sockets.clear()
 
     async def stop(self) -> None:
         self.close()
-        for _ in range(3):
-            await asyncio.sleep(0)
+        await asyncio.sleep(0)
 
-    def send(self, transport: asyncio.DatagramTransport, reply: Reply, iface: str) -> None:
-        if reply.arp_mac is not None:
-            sock = transport.get_extra_info("socket")
-            if not _add_arp(sock, reply.host, reply.arp_mac, iface):
-                reply = Reply(reply.data, BROADCAST, reply.port)
+    def send(self, sock: socket.socket, reply: Reply, iface: str) -> None:
+        if reply.arp_mac is not None and not _add_arp(sock, reply.host, reply.arp_mac, iface):
+            reply = Reply(reply.data, BROADCAST, reply.port)
         try:
-            transport.sendto(reply.data, (reply.host, reply.port))
-        except OSError as exc:
+            sock.sendto(reply.data, (reply.host, reply.port))
+        except OSError as exc:  # includes a full send buffer: the client will retransmit
             log.warning("DHCP reply not sent", host=reply.host, error=str(exc))
 
 
@@ -207,22 +220,3 @@ def _add_arp(sock: socket.socket | None, ip: str, mac: bytes, iface: str) -> boo
     except OSError:
         return False
     return True
-
-
-class _Protocol(asyncio.DatagramProtocol):
-    def __init__(self, server: DhcpServer, iface: str) -> None:
-        self.server = server
-        self.iface = iface
-        self.transport: asyncio.DatagramTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.DatagramTransport, transport)
-
-    def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
-        del addr
-        reply = self.server.process(data, self.iface)
-        if reply is not None and self.transport is not None:
-            self.server.send(self.transport, reply, self.iface)
-
-    def error_received(self, exc: Exception) -> None:
-        log.debug("DHCP socket error", error=str(exc), interface=self.iface)
