@@ -30,11 +30,12 @@ from pychami.core.web import (
     metrics_response,
     problem,
 )
+from pychami.netboot import module as netboot_module
 from pychami.smd import module as smd_module
 from pychami.smd.service import SMDInventorySource
 
 #: Every HTTP service of the all-in-one server, in mount order.
-SERVICES: Sequence[ServiceModule] = (smd_module, bss_module, cloudinit_module)
+SERVICES: Sequence[ServiceModule] = (smd_module, bss_module, cloudinit_module, netboot_module)
 
 
 def migration_dirs() -> list[Path]:
@@ -111,9 +112,14 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         ctx.events.start()
+        netboot = ctx.registry.get(netboot_module.NAME)  # DHCP/TFTP daemons when interfaces are set
+        if netboot is not None:
+            await netboot.start()
         try:
             yield
         finally:
+            if netboot is not None:
+                await netboot.stop()
             ctx.events.stop()
             if owns_db:
                 ctx.db.dispose()

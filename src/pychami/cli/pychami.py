@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -30,6 +31,64 @@ data_dir_option = click.option(
 )
 db_option = click.option("--db", help="Database URL: sqlite:///PATH or postgresql://USER@HOST/DB.")
 
+#: Flags shared by ``serve`` and ``netboot``; each maps to a key of the ``netboot`` settings section.
+_NETBOOT_FLAGS = [
+    click.option(
+        "--interface", "nb_interfaces", multiple=True, help="Serve DHCP on this interface (repeat)."
+    ),
+    click.option("--server-ip", "nb_server_ip", help="This server's IPv4 address (option 54, next-server)."),
+    click.option(
+        "--subnet", "nb_subnets", multiple=True, help="Served subnet CIDR (repeat for relayed ones)."
+    ),
+    click.option("--router", "nb_router", help="Default gateway handed out (option 3)."),
+    click.option("--dns", "nb_dns", multiple=True, help="DNS server handed out (option 6, repeat)."),
+    click.option("--domain", "nb_domain", help="Domain name handed out (option 15)."),
+    click.option(
+        "--tftp-root",
+        "nb_tftp_root",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="TFTP directory.",
+    ),
+    click.option("--boot-url", "nb_boot_url", help="Base URL of BSS for iPXE (default: the server's URL)."),
+    click.option(
+        "--unknown", "nb_unknown", type=click.Choice(["ignore", "bootloop"]), help="Policy for unknown MACs."
+    ),
+    click.option("--bootloop-pool", "nb_pool", help="START-END addresses for unknown MACs (bootloop)."),
+]
+
+
+def netboot_options(fn: Any) -> Any:
+    for option in reversed(_NETBOOT_FLAGS):
+        fn = option(fn)
+    return fn
+
+
+def _with_netboot(settings: Settings, flags: dict[str, Any]) -> Settings:
+    """Merge netboot flags over the config file's ``netboot`` section."""
+    section = dict(settings.netboot)
+    mapping = {
+        "nb_interfaces": "interfaces",
+        "nb_server_ip": "server_ip",
+        "nb_subnets": "subnets",
+        "nb_router": "router",
+        "nb_dns": "dns",
+        "nb_domain": "domain",
+        "nb_tftp_root": "tftp_root",
+        "nb_boot_url": "boot_url",
+        "nb_unknown": "unknown",
+    }
+    for flag, key in mapping.items():
+        value = flags.get(flag)
+        if value is None or value == ():
+            continue
+        section[key] = list(value) if isinstance(value, tuple) else value
+    if flags.get("nb_pool"):
+        start, sep, end = str(flags["nb_pool"]).partition("-")
+        if not sep:
+            raise ConfigError("--bootloop-pool must be START-END, e.g. 10.0.0.200-10.0.0.250")
+        section["bootloop"] = {**section.get("bootloop", {}), "pool_start": start, "pool_end": end}
+    return settings.model_copy(update={"netboot": section})
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", prog_name="pychami")
@@ -51,6 +110,7 @@ def main() -> None:
 @config_option
 @click.option("--log-level", help="DEBUG, INFO, WARNING or ERROR.")
 @click.option("--log-format", type=click.Choice(["console", "json"]), help="Log format.")
+@netboot_options
 @handle_errors
 def serve(
     listen: str | None,
@@ -59,8 +119,15 @@ def serve(
     config: Path | None,
     log_level: str | None,
     log_format: str | None,
+    **netboot_flags: Any,
 ) -> None:
-    """Run the all-in-one server (SMD, BSS, cloud-init, boot files)."""
+    """Run the all-in-one server (SMD, BSS, cloud-init, boot files).
+
+    \b
+    With --interface, the DHCP and TFTP daemons run in the same process:
+      pychami serve --listen 0.0.0.0:8081 --interface eth1 --server-ip 172.16.0.254 \\
+        --subnet 172.16.0.0/24 --router 172.16.0.254 --dns 172.16.0.254
+    """
     import uvicorn  # noqa: PLC0415 - keep other commands fast
 
     from pychami.server import check_schema, create_app  # noqa: PLC0415
@@ -68,6 +135,7 @@ def serve(
     settings = _settings(
         config, listen=listen, data_dir=data_dir, db=db, log_level=log_level, log_format=log_format
     )
+    settings = _with_netboot(settings, netboot_flags)
     configure_logging(settings.log_level, settings.log_format)
     log = get_logger("pychami.serve")
     sqlite = settings.database_url.startswith("sqlite")
@@ -99,6 +167,54 @@ def serve(
         access_log=False,
         proxy_headers=False,
     )
+
+
+@main.command()
+@data_dir_option
+@db_option
+@config_option
+@click.option("--log-level", help="DEBUG, INFO, WARNING or ERROR.")
+@netboot_options
+@handle_errors
+def netboot(
+    data_dir: Path | None, db: str | None, config: Path | None, log_level: str | None, **netboot_flags: Any
+) -> None:
+    """Run only the DHCP and TFTP daemons (nodes and addresses come from SMD's database).
+
+    \b
+    Example:
+      pychami netboot --data-dir /var/lib/pychami --interface eth1 --server-ip 172.16.0.254 \\
+        --subnet 172.16.0.0/24 --router 172.16.0.254 --dns 172.16.0.254 \\
+        --boot-url http://172.16.0.254:8081 --tftp-root /usr/lib/ipxe
+    """
+    import asyncio  # noqa: PLC0415
+
+    from pychami.netboot.daemon import NetbootDaemon  # noqa: PLC0415
+    from pychami.netboot.settings import parse_netboot_settings  # noqa: PLC0415
+    from pychami.server import build_context, upgrade_schema  # noqa: PLC0415
+
+    settings = _with_netboot(_settings(config, data_dir=data_dir, db=db, log_level=log_level), netboot_flags)
+    configure_logging(settings.log_level, settings.log_format)
+    cfg = parse_netboot_settings(settings.netboot)
+    if not cfg.enabled:
+        raise ConfigError("netboot needs --interface (or netboot.interfaces in the config file)")
+    ctx = build_context(settings)
+    upgrade_schema(ctx.db)
+    daemon = NetbootDaemon(
+        cfg,
+        boot_url=cfg.boot_url or settings.base_url,
+        inventory=ctx.inventory.get,
+        events=ctx.events,
+        db=ctx.db,
+    )
+    ctx.events.start()
+    try:
+        asyncio.run(daemon.run_forever())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        ctx.events.stop()
+        ctx.db.dispose()
 
 
 @main.group()

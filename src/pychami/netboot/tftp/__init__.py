@@ -1,0 +1,1 @@
+"""TFTP: protocol and server."""
