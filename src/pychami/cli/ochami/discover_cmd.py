@@ -1,4 +1,4 @@
-"""``ochami discover static``: load a nodes file into SMD (spec §1.9, without redundant interface POSTs)."""
+"""``ochami discover static``: load a nodes file into SMD (spec §1.9, batched, no extra interface POSTs)."""
 
 from __future__ import annotations
 
@@ -59,6 +59,10 @@ def static(
     The whole file is checked first (duplicate xnames, NIDs, MACs or IPs; invalid MACs, IPs or xnames;
     missing keys) and every problem is reported with its node; nothing is sent then. On success it
     prints nothing. A second run reports what already exists; --overwrite updates it instead.
+
+    The Redfish endpoints are POSTed in batches of --batch-size; a batch holding an endpoint that exists
+    is resent one endpoint at a time (PUT with --overwrite). --concurrency requests are in flight at once;
+    errors are printed in the order of the file.
 
     \b
     Examples:
