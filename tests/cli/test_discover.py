@@ -295,6 +295,52 @@ def test_server_errors_reported_per_bmc_in_order(demo: Ochami, smd: FakeSMD) -> 
     assert _count(smd)[("POST", "/hsm/v2/Inventory/RedfishEndpoints")] == 2 + 6
 
 
+def test_group_update_failures_with_overwrite(demo: Ochami, smd: FakeSMD) -> None:
+    """--overwrite on an existing group: a failing PATCH is reported; when its members cannot be read,
+    every member is POSTed (SMD's 409 for the present ones is no error) and other failures are reported."""
+    demo("discover", "static", "-f", "yaml", "-d", NODES_YAML)
+    smd.calls.clear()
+    smd.fail[("PATCH", "/hsm/v2/groups/compute")] = 400
+    smd.fail[("GET", "/hsm/v2/groups/compute/members")] = 404
+    r = demo("discover", "static", "--overwrite", "-f", "yaml", "-d", NODES_YAML)
+    assert r.exit_code == 1
+    assert r.stderr.splitlines() == ['Error: updating group compute: HTTP 400: ' + json.dumps(
+        {"type": "about:blank", "title": "Bad Request", "detail": "injected failure", "status": 400},
+        separators=(",", ":"))]  # fmt: skip
+    assert _count(smd)[("POST", "/hsm/v2/groups/compute/members")] == 5
+    smd.calls.clear()
+    del smd.fail[("PATCH", "/hsm/v2/groups/compute")]
+    smd.fail[("POST", "/hsm/v2/groups/compute/members")] = 500
+    r = demo("discover", "static", "--overwrite", "-f", "yaml", "-d", NODES_YAML)
+    assert r.exit_code == 1
+    added = [line.split()[2] for line in r.stderr.splitlines()]
+    assert added == [f"x1000c0s0b{i}n0" for i in range(5)]
+    assert all(
+        line.startswith("Error: adding x1000c0s0b") and "HTTP 500" in line for line in r.stderr.splitlines()
+    )
+
+
+def test_interface_failures_reported_in_order(demo: Ochami, smd: FakeSMD) -> None:
+    """A failing interface PATCH, or the POST creating a missing interface, is reported per interface."""
+    smd.fail.update(
+        {(m, f"/hsm/v2/Inventory/EthernetInterfaces/525400beef0{i}"): 500 for i in (2, 4) for m in ["PATCH"]}
+    )
+    r = demo("discover", "static", "-f", "yaml", "-d", NODES_YAML)
+    assert r.exit_code == 1
+    assert [line.split()[2:5] for line in r.stderr.splitlines()] == [
+        ["52:54:00:be:ef:02", "of", "x1000c0s0b1n0:"], ["52:54:00:be:ef:04", "of", "x1000c0s0b3n0:"],
+    ]  # fmt: skip
+    fresh = FakeSMD(parse_interfaces=False)
+    fresh.fail[("POST", "/hsm/v2/Inventory/EthernetInterfaces")] = 400
+    demo.transport = fresh.transport()
+    r = demo("discover", "static", "-f", "yaml", "-d", NODES_YAML)
+    assert r.exit_code == 1
+    assert [line.split()[2] for line in r.stderr.splitlines()] == [
+        f"52:54:00:be:ef:0{i}" for i in range(1, 6)
+    ]
+    assert all("HTTP 400" in line for line in r.stderr.splitlines())
+
+
 @pytest.mark.parametrize("flag", ["--batch-size", "--concurrency"])
 def test_bad_batch_size_or_concurrency(demo: Ochami, smd: FakeSMD, flag: str) -> None:
     """--batch-size and --concurrency must be positive; nothing is sent otherwise."""
