@@ -23,10 +23,12 @@ def free_port() -> int:
 class Server:
     """A running ``pychami serve`` subprocess."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], base: str, data: Path) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes], base: str, data: Path, log: Path) -> None:
         self.proc = proc
         self.base = base
         self.data = data
+        self.log = log
+        """The server's stdout and stderr."""
 
     @property
     def pid(self) -> int:
@@ -100,10 +102,17 @@ def pychami_server(data: Path, db: str | None = None, extra: Sequence[str] = ())
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError(f"server did not start; see {log.name}")
+                log.flush()
+                raise RuntimeError(
+                    f"server did not start ({log.name}):\n{Path(log.name).read_text()[-4000:]}"
+                )
             time.sleep(0.2)
-        yield Server(proc, base, data)
+        yield Server(proc, base, data, Path(log.name))
     finally:
         proc.terminate()
-        proc.wait(timeout=20)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
         log.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -59,6 +60,8 @@ class FakeSMD:
     fail: dict[tuple[str, str], int] = field(default_factory=dict)
     parse_interfaces: bool = True
     """False behaves like SMD before v2.19, whose RFE parse did not create interfaces."""
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    """One request at a time, like a server with a serialising database: clients may send concurrently."""
 
     def transport(self) -> httpx.MockTransport:
         """The transport to give the CLI."""
@@ -69,6 +72,10 @@ class FakeSMD:
         return [(c.method, c.path) for c in self.calls if method is None or c.method == method]
 
     def handle(self, request: httpx.Request) -> httpx.Response:
+        with self.lock:
+            return self._handle(request)
+
+    def _handle(self, request: httpx.Request) -> httpx.Response:
         url = urlsplit(str(request.url))
         path = url.path
         body = json.loads(request.content) if request.content else None
@@ -94,6 +101,8 @@ class FakeSMD:
                 for c in body["Components"]:
                     if c["ID"] not in self.components:
                         self.components[c["ID"]] = self._component(c)
+                    elif body.get("Force"):
+                        self.components[c["ID"]].update({k: c[k] for k in ("State", "Flag") if k in c})
                 return httpx.Response(204)
             if method == "DELETE":
                 return self._delete_all(self.components)
@@ -142,14 +151,19 @@ class FakeSMD:
                 out = [r for r in self.rfes.values() if not ids or r["ID"] in ids]
                 return httpx.Response(200, json={"RedfishEndpoints": out})
             if method == "POST":
-                if body["ID"] in self.rfes:
+                # one endpoint, or {"RedfishEndpoints": [...]}: all stored or none (409)
+                items = body.get("RedfishEndpoints", [body])
+                if any(item["ID"] in self.rfes for item in items):
                     return _problem(
                         409,
                         "operation would conflict with an existing resource that has the same FQDN or "
                         "xname ID.",
                     )
-                self._store_rfe(body)
-                return httpx.Response(201, json=[{"URI": f"{BASE}/Inventory/RedfishEndpoints/{body['ID']}"}])
+                for item in items:
+                    self._store_rfe(item)
+                return httpx.Response(
+                    201, json=[{"URI": f"{BASE}/Inventory/RedfishEndpoints/{i['ID']}"} for i in items]
+                )
             if method == "DELETE":
                 return self._delete_all(self.rfes)
         if m := re.fullmatch(r"/Inventory/RedfishEndpoints/([^/]+)", p):

@@ -4,24 +4,16 @@ from __future__ import annotations
 
 import os
 import shlex
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+from tests.live import pychami_server
 
 BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -47,47 +39,16 @@ class Live:
 @contextmanager
 def server(tmp_path: Path) -> Iterator[Live]:
     """`pychami serve` on a free loopback port with a fresh data dir; ochami configured for it."""
-    port = _free_port()
-    data = tmp_path / "data"
-    url = f"http://127.0.0.1:{port}"
-    log = (tmp_path / "server.log").open("w")
-    proc = subprocess.Popen(
-        [str(BIN / "pychami"), "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", str(data)],
-        stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/hsm/v2/service/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                raise RuntimeError("pychami serve did not start:\n" + (tmp_path / "server.log").read_text())
-            time.sleep(0.1)
-        token = subprocess.run(
-            [str(BIN / "pychami"), "token", "create", "--data-dir", str(data), "--sub", "admin"],
-            capture_output=True, text=True, check=True, cwd=tmp_path,
-        ).stdout.strip()  # fmt: skip
+    with pychami_server(tmp_path / "data") as srv:
         env = {
             "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
             "HOME": str(tmp_path),
             "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
             "OCHAMI_SYSTEM_CONFIG": str(tmp_path / "etc-ochami.yaml"),
-            "DEMO_ACCESS_TOKEN": token,
+            "DEMO_ACCESS_TOKEN": srv.token(),
             "LANG": "C.UTF-8",
         }
-        live = Live(url, env, tmp_path)
-        r = live.ochami("config", "cluster", "set", "--user", "--default", "demo", "cluster.uri", url)
+        live = Live(srv.base, env, tmp_path)
+        r = live.ochami("config", "cluster", "set", "--user", "--default", "demo", "cluster.uri", srv.base)
         assert r.returncode == 0, r.stderr
         yield live
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -48,13 +49,27 @@ def test_plan_of_the_scenario_file() -> None:
     assert plan.warnings == []
 
 
+def _rfe_bodies(smd: FakeSMD) -> list[dict[str, Any]]:
+    """Every Redfish endpoint POSTed, batched or alone, in request order."""
+    out: list[dict[str, Any]] = []
+    for c in smd.calls:
+        if (c.method, c.path) == ("POST", "/hsm/v2/Inventory/RedfishEndpoints"):
+            out.extend(c.body.get("RedfishEndpoints", [c.body]))
+    return out
+
+
+def _count(smd: FakeSMD) -> dict[tuple[str, str], int]:
+    """How many requests of each (method, path) were sent (their order varies with --concurrency)."""
+    return dict(Counter(smd.requests()))
+
+
 def test_discover_sends_the_sequence_and_is_silent(demo: Ochami, smd: FakeSMD) -> None:
-    """Components, one RFE per BMC, the interfaces' network names, then groups; no interface POSTs; no output."""
-    r = demo("discover", "static", "-f", "yaml", "-d", NODES_YAML)
+    """Components, the RFEs in one wrapped batch, the interfaces' network names, then groups; no output."""
+    r = demo("discover", "static", "--concurrency", "1", "-f", "yaml", "-d", NODES_YAML)
     assert (r.exit_code, r.stdout, r.stderr) == (0, "", "")
     assert smd.requests() == (
         [("POST", "/hsm/v2/State/Components")]
-        + [("POST", "/hsm/v2/Inventory/RedfishEndpoints")] * 5
+        + [("POST", "/hsm/v2/Inventory/RedfishEndpoints")]
         + [("PATCH", f"/hsm/v2/Inventory/EthernetInterfaces/525400beef0{i}") for i in range(1, 6)]
         + [("POST", "/hsm/v2/groups")]
     )
@@ -64,7 +79,8 @@ def test_discover_sends_the_sequence_and_is_silent(demo: Ochami, smd: FakeSMD) -
             for i in range(5)
         ]
     }
-    rfe = smd.calls[1].body
+    assert [b["ID"] for b in smd.calls[1].body["RedfishEndpoints"]] == [f"x1000c0s0b{i}" for i in range(5)]
+    rfe = smd.calls[1].body["RedfishEndpoints"][0]
     assert {k: rfe[k] for k in ("ID", "Type", "Name", "MACAddr", "IPAddress", "SchemaVersion", "DiscoveryInfo")} == {
         "ID": "x1000c0s0b0", "Type": "NodeBMC", "Name": "compute1", "MACAddr": "de:ca:fc:0f:fe:e1",
         "IPAddress": "172.16.0.101", "SchemaVersion": 1, "DiscoveryInfo": {"LastAttempt": "0001-01-01T00:00:00Z"},
@@ -92,7 +108,7 @@ def test_discover_sends_the_sequence_and_is_silent(demo: Ochami, smd: FakeSMD) -
             "description": "Interface for BMC x1000c0s0b0",
         }
     ]
-    assert smd.calls[6].body == {"IPAddresses": [{"IPAddress": "172.16.0.1", "Network": "management"}]}
+    assert smd.calls[2].body == {"IPAddresses": [{"IPAddress": "172.16.0.1", "Network": "management"}]}
     assert smd.calls[-1].body == {
         "label": "compute", "description": "The compute group",
         "members": {"ids": [f"x1000c0s0b{i}n0" for i in range(5)]},
@@ -118,7 +134,19 @@ def test_rerun_without_overwrite_reports_conflicts(demo: Ochami, smd: FakeSMD) -
     )
     assert "HTTP 409" in lines[0]
     assert lines[5].startswith("Error: group compute already exists (use --overwrite to update it)")
+    assert [line.split()[3] for line in lines[:5]] == [f"x1000c0s0b{i}" for i in range(5)]
     assert (smd.components, smd.ifaces, smd.rfes, smd.groups) == before
+    # the refused batch is resent one endpoint at a time, so each conflict is named
+    assert _count(smd) == {
+        ("POST", "/hsm/v2/State/Components"): 2,
+        ("POST", "/hsm/v2/Inventory/RedfishEndpoints"): 1 + 1 + 5,
+        ("PATCH", "/hsm/v2/Inventory/EthernetInterfaces/525400beef01"): 1,
+        ("PATCH", "/hsm/v2/Inventory/EthernetInterfaces/525400beef02"): 1,
+        ("PATCH", "/hsm/v2/Inventory/EthernetInterfaces/525400beef03"): 1,
+        ("PATCH", "/hsm/v2/Inventory/EthernetInterfaces/525400beef04"): 1,
+        ("PATCH", "/hsm/v2/Inventory/EthernetInterfaces/525400beef05"): 1,
+        ("POST", "/hsm/v2/groups"): 2,
+    }
 
 
 def test_overwrite_is_idempotent(demo: Ochami, smd: FakeSMD) -> None:
@@ -131,11 +159,25 @@ def test_overwrite_is_idempotent(demo: Ochami, smd: FakeSMD) -> None:
     assert (r.exit_code, r.stdout, r.stderr) == (0, "", "")
     assert (smd.components, smd.ifaces, smd.rfes, smd.groups, smd.compeps) == first
     methods = smd.requests()
-    assert methods[:5] == [("PUT", f"/hsm/v2/State/Components/x1000c0s0b{i}n0") for i in range(5)]
-    assert methods[5] == ("PATCH", "/hsm/v2/State/Components/BulkNID")
-    assert smd.calls[5].body["Components"][0] == {"ID": "x1000c0s0b0n0", "Type": "", "NID": 1}
-    assert ("PUT", "/hsm/v2/Inventory/RedfishEndpoints/x1000c0s0b0") in methods
-    assert ("PATCH", "/hsm/v2/groups/compute") in methods
+    # two component requests (forced upsert, then the NIDs), whatever the number of nodes
+    assert methods[:2] == [
+        ("POST", "/hsm/v2/State/Components"),
+        ("PATCH", "/hsm/v2/State/Components/BulkNID"),
+    ]
+    assert smd.calls[0].body["Force"] is True
+    assert [c["ID"] for c in smd.calls[0].body["Components"]] == [f"x1000c0s0b{i}n0" for i in range(5)]
+    assert smd.calls[1].body["Components"][0] == {"ID": "x1000c0s0b0n0", "Type": "", "NID": 1}
+    # the batch is refused (409) and each endpoint is replaced with PUT, no doomed single POSTs
+    assert _count(smd) == {
+        ("POST", "/hsm/v2/State/Components"): 1,
+        ("PATCH", "/hsm/v2/State/Components/BulkNID"): 1,
+        ("POST", "/hsm/v2/Inventory/RedfishEndpoints"): 1,
+        **{("PUT", f"/hsm/v2/Inventory/RedfishEndpoints/x1000c0s0b{i}"): 1 for i in range(5)},
+        **{("PATCH", f"/hsm/v2/Inventory/EthernetInterfaces/525400beef0{i}"): 1 for i in range(1, 6)},
+        ("POST", "/hsm/v2/groups"): 1,
+        ("PATCH", "/hsm/v2/groups/compute"): 1,
+        ("GET", "/hsm/v2/groups/compute/members"): 1,
+    }
 
 
 def test_overwrite_updates_nids_and_adds_group_members(demo: Ochami, smd: FakeSMD) -> None:
@@ -148,6 +190,164 @@ def test_overwrite_updates_nids_and_adds_group_members(demo: Ochami, smd: FakeSM
     assert r.exit_code == 0, r.stderr
     assert smd.components["x1000c0s0b0n0"]["NID"] == 11
     assert smd.groups["compute"]["members"]["ids"][-1] == "x1000c0s0b5n0"
+    # only the member the group lacked is added
+    assert [
+        c.body for c in smd.calls if c.path == "/hsm/v2/groups/compute/members" and c.method == "POST"
+    ] == [{"id": "x1000c0s0b5n0"}]
+
+
+def _cluster(count: int) -> dict[str, Any]:
+    """``count`` tutorial-format nodes, one BMC each (nodes file order = BMC order)."""
+    return {
+        "nodes": [
+            _node(
+                i + 1,
+                xname=f"x1000c0s{i // 8}b{i % 8}n0",
+                bmc_mac=f"de:ca:fc:0f:{i:02x}:e0",
+                bmc_ip=f"172.17.0.{i + 1}",
+                interfaces=[
+                    {"mac_addr": f"52:54:00:be:{i:02x}:01", "ip_addrs": [{"ip_addr": f"172.18.0.{i + 1}"}]}
+                ],
+            )
+            for i in range(count)
+        ]
+    }
+
+
+def _only(doc: dict[str, Any], *indexes: int) -> dict[str, Any]:
+    return {"nodes": [doc["nodes"][i] for i in indexes]}
+
+
+def test_batches_of_batch_size(demo: Ochami, smd: FakeSMD) -> None:
+    """--batch-size N splits the endpoints into wrapped POSTs of N, in file order, and nothing else."""
+    doc = _cluster(7)
+    r = demo("discover", "static", "--batch-size", "3", "-d", json.dumps(doc))
+    assert (r.exit_code, r.stdout, r.stderr) == (0, "", "")
+    batches = [c.body for c in smd.calls if c.path == "/hsm/v2/Inventory/RedfishEndpoints"]
+    assert sorted(len(b["RedfishEndpoints"]) for b in batches) == [1, 3, 3]
+    assert sorted(b["ID"] for b in _rfe_bodies(smd)) == [f"x1000c0s0b{i}" for i in range(7)]
+    assert sorted(smd.rfes) == sorted(f"x1000c0s0b{i}" for i in range(7))
+
+
+def test_refused_batch_falls_back_to_one_post_per_endpoint(demo: Ochami, smd: FakeSMD) -> None:
+    """A batch holding an existing endpoint is refused whole; its endpoints are then POSTed alone, the
+    new ones stored and the existing one reported; the other batches are unaffected."""
+    doc = _cluster(5)
+    assert demo("discover", "static", "-d", json.dumps(_only(doc, 1))).exit_code == 0
+    smd.calls.clear()
+    r = demo("discover", "static", "--batch-size", "2", "-d", json.dumps(doc))
+    assert r.exit_code == 1
+    lines = r.stderr.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith(
+        "Error: redfish endpoint x1000c0s0b1 (compute2) already exists (use --overwrite"
+    )
+    assert lines[1].startswith("Error: group compute already exists")
+    singles = [c.body["ID"] for c in smd.calls if c.path.endswith("/RedfishEndpoints") and "ID" in c.body]
+    assert sorted(singles) == ["x1000c0s0b0", "x1000c0s0b1"]
+    assert _count(smd)[("POST", "/hsm/v2/Inventory/RedfishEndpoints")] == 3 + 2
+    assert sorted(smd.rfes) == [f"x1000c0s0b{i}" for i in range(5)]
+    assert not any(c.method in ("PUT", "PATCH") for c in smd.calls)  # no network names: no PATCH
+
+
+def test_refused_batch_with_overwrite_puts_each_endpoint(demo: Ochami, smd: FakeSMD) -> None:
+    """With --overwrite the endpoints of a refused batch are replaced by PUT (an upsert); other batches are
+    POSTed; the end state equals a fresh --overwrite run."""
+    doc = _cluster(5)
+    assert demo("discover", "static", "-d", json.dumps(_only(doc, 3))).exit_code == 0
+    smd.calls.clear()
+    r = demo("discover", "static", "--overwrite", "--batch-size", "2", "-d", json.dumps(doc))
+    assert (r.exit_code, r.stdout, r.stderr) == (0, "", "")
+    puts = sorted(c.path.rsplit("/", 1)[1] for c in smd.calls if c.method == "PUT")
+    assert puts == ["x1000c0s0b2", "x1000c0s0b3"]
+    posted = [c.body for c in smd.calls if c.path.endswith("/RedfishEndpoints")]
+    assert all("RedfishEndpoints" in b for b in posted)  # no single POST that would only get a 409
+    assert sorted(smd.rfes) == [f"x1000c0s0b{i}" for i in range(5)]
+    fresh = FakeSMD()
+    demo.transport = fresh.transport()
+    assert demo("discover", "static", "--overwrite", "-d", json.dumps(doc)).exit_code == 0
+    assert (fresh.components, fresh.ifaces, fresh.rfes, fresh.compeps) == (
+        smd.components, smd.ifaces, smd.rfes, smd.compeps,
+    )  # fmt: skip
+
+
+def test_failures_reported_in_file_order_under_concurrency(demo: Ochami, smd: FakeSMD) -> None:
+    """With many endpoints in flight, the errors still come out in the order of the nodes file."""
+    doc = _cluster(40)
+    existing = [3, 4, 17, 18, 19, 31, 39]
+    assert demo("discover", "static", "-d", json.dumps(_only(doc, *existing))).exit_code == 0
+    r = demo("discover", "static", "--batch-size", "3", "--concurrency", "8", "-d", json.dumps(doc))
+    assert r.exit_code == 1
+    reported = [line.split()[3] for line in r.stderr.splitlines() if "redfish endpoint" in line]
+    assert reported == [f"x1000c0s{i // 8}b{i % 8}" for i in existing]
+    assert len(smd.rfes) == 40
+
+
+def test_server_errors_reported_per_bmc_in_order(demo: Ochami, smd: FakeSMD) -> None:
+    """A batch refused for another reason than 409 is also resent one by one: each BMC gets its error."""
+    smd.fail[("POST", "/hsm/v2/Inventory/RedfishEndpoints")] = 503
+    doc = _cluster(6)
+    r = demo("discover", "static", "--batch-size", "4", "-d", json.dumps(doc))
+    assert r.exit_code == 1
+    lines = r.stderr.splitlines()
+    assert [line.split()[3] for line in lines[:6]] == [f"x1000c0s0b{i}" for i in range(6)]
+    assert all("HTTP 503" in line for line in lines[:6])
+    assert _count(smd)[("POST", "/hsm/v2/Inventory/RedfishEndpoints")] == 2 + 6
+
+
+def test_group_update_failures_with_overwrite(demo: Ochami, smd: FakeSMD) -> None:
+    """--overwrite on an existing group: a failing PATCH is reported; when its members cannot be read,
+    every member is POSTed (SMD's 409 for the present ones is no error) and other failures are reported."""
+    demo("discover", "static", "-f", "yaml", "-d", NODES_YAML)
+    smd.calls.clear()
+    smd.fail[("PATCH", "/hsm/v2/groups/compute")] = 400
+    smd.fail[("GET", "/hsm/v2/groups/compute/members")] = 404
+    r = demo("discover", "static", "--overwrite", "-f", "yaml", "-d", NODES_YAML)
+    assert r.exit_code == 1
+    assert r.stderr.splitlines() == ['Error: updating group compute: HTTP 400: ' + json.dumps(
+        {"type": "about:blank", "title": "Bad Request", "detail": "injected failure", "status": 400},
+        separators=(",", ":"))]  # fmt: skip
+    assert _count(smd)[("POST", "/hsm/v2/groups/compute/members")] == 5
+    smd.calls.clear()
+    del smd.fail[("PATCH", "/hsm/v2/groups/compute")]
+    smd.fail[("POST", "/hsm/v2/groups/compute/members")] = 500
+    r = demo("discover", "static", "--overwrite", "-f", "yaml", "-d", NODES_YAML)
+    assert r.exit_code == 1
+    added = [line.split()[2] for line in r.stderr.splitlines()]
+    assert added == [f"x1000c0s0b{i}n0" for i in range(5)]
+    assert all(
+        line.startswith("Error: adding x1000c0s0b") and "HTTP 500" in line for line in r.stderr.splitlines()
+    )
+
+
+def test_interface_failures_reported_in_order(demo: Ochami, smd: FakeSMD) -> None:
+    """A failing interface PATCH, or the POST creating a missing interface, is reported per interface."""
+    smd.fail.update(
+        {(m, f"/hsm/v2/Inventory/EthernetInterfaces/525400beef0{i}"): 500 for i in (2, 4) for m in ["PATCH"]}
+    )
+    r = demo("discover", "static", "-f", "yaml", "-d", NODES_YAML)
+    assert r.exit_code == 1
+    assert [line.split()[2:5] for line in r.stderr.splitlines()] == [
+        ["52:54:00:be:ef:02", "of", "x1000c0s0b1n0:"], ["52:54:00:be:ef:04", "of", "x1000c0s0b3n0:"],
+    ]  # fmt: skip
+    fresh = FakeSMD(parse_interfaces=False)
+    fresh.fail[("POST", "/hsm/v2/Inventory/EthernetInterfaces")] = 400
+    demo.transport = fresh.transport()
+    r = demo("discover", "static", "-f", "yaml", "-d", NODES_YAML)
+    assert r.exit_code == 1
+    assert [line.split()[2] for line in r.stderr.splitlines()] == [
+        f"52:54:00:be:ef:0{i}" for i in range(1, 6)
+    ]
+    assert all("HTTP 400" in line for line in r.stderr.splitlines())
+
+
+@pytest.mark.parametrize("flag", ["--batch-size", "--concurrency"])
+def test_bad_batch_size_or_concurrency(demo: Ochami, smd: FakeSMD, flag: str) -> None:
+    """--batch-size and --concurrency must be positive; nothing is sent otherwise."""
+    r = demo("discover", "static", flag, "0", "-f", "yaml", "-d", NODES_YAML)
+    assert r.exit_code == 2
+    assert "0 is not in the range" in r.stderr
+    assert smd.calls == []
 
 
 def test_bare_list_and_stdin(demo: Ochami, smd: FakeSMD) -> None:
@@ -175,7 +375,7 @@ def test_new_format_with_bmcs_groups_and_network(demo: Ochami, smd: FakeSMD) -> 
     }  # fmt: skip
     r = demo("discover", "static", "-d", json.dumps(doc))
     assert r.exit_code == 0, r.stderr
-    rfes = [c.body for c in smd.calls if c.path.endswith("/RedfishEndpoints")]
+    rfes = _rfe_bodies(smd)
     assert [(b["ID"], b["Name"], b.get("FQDN")) for b in rfes] == [
         ("x1000c1s7b0", "bmc1", "bmc1.x"),
         ("x1000c1s7b1", "bmc2", None),
@@ -214,7 +414,7 @@ def test_shared_bmc_in_tutorial_format(demo: Ochami, smd: FakeSMD) -> None:
     }
     r = demo("discover", "static", "-d", json.dumps(doc))
     assert r.exit_code == 0, r.stderr
-    rfes = [c.body for c in smd.calls if c.path.endswith("/RedfishEndpoints")]
+    rfes = _rfe_bodies(smd)
     assert len(rfes) == 1
     assert [s["name"] for s in rfes[0]["Systems"]] == ["compute1", "compute2"]
 

@@ -158,3 +158,36 @@ def test_smd_commands_against_the_server(live: Live) -> None:
     r = live.ochami("smd", "component", "get", "-x", "x1000c0s0b4n0")
     assert r.returncode == 1
     assert "404 Not Found" in r.stderr
+
+
+@pytest.mark.needs_smd
+def test_discover_batches_against_the_server(live: Live) -> None:
+    """Against real SMD: a batch refused for one existing endpoint is resent one by one (only that one is
+    reported, the others are stored); --overwrite over a partial inventory ends like a fresh run."""
+    doc = yaml.safe_load((SCENARIO / "nodes.yaml").read_text())
+    (live.home / "one.yaml").write_text(yaml.safe_dump({"nodes": [doc["nodes"][1]]}))
+    r = live.ochami("discover", "static", "-f", "yaml", "-d", "@one.yaml")
+    assert (r.returncode, r.stderr) == (0, "")
+    args = ("discover", "static", "--batch-size", "2", "-f", "yaml", "-d", f"@{SCENARIO / 'nodes.yaml'}")
+    r = live.ochami(*args)
+    assert r.returncode == 1
+    lines = r.stderr.splitlines()
+    assert len(lines) == 2, r.stderr
+    assert lines[0].startswith("Error: redfish endpoint x1000c0s0b1 (compute2) already exists")
+    assert "HTTP 409" in lines[0]
+    assert lines[1].startswith("Error: group compute already exists")
+    r = live.ochami("smd", "rfe", "get")
+    assert sorted(e["ID"] for e in json.loads(r.stdout)["RedfishEndpoints"]) == [
+        f"x1000c0s0b{i}" for i in range(5)
+    ]
+    r = live.ochami(*args[:2], "--overwrite", *args[2:])
+    assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
+    nodes = _objects(live.sh(CHECKPOINT_1).stdout)
+    assert [(n["ID"], n["NID"], n["Role"], n["Enabled"]) for n in nodes] == [
+        (f"x1000c0s0b{i}n0", i + 1, "Compute", True) for i in range(5)
+    ]
+    r = live.ochami("smd", "iface", "get", "--comp-id", "x1000c0s0b4n0")
+    (iface,) = json.loads(r.stdout)
+    assert iface["IPAddresses"] == [{"IPAddress": "172.16.0.5", "Network": "management"}]
+    r = live.ochami("smd", "group", "member", "get", "compute")
+    assert sorted(json.loads(r.stdout)["ids"]) == [f"x1000c0s0b{i}n0" for i in range(5)]

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,12 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from pychami.cli.pychami import main
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.live import Server, pychami_server
 
 
 def test_token_create_prints_a_jwt(tmp_path: Path) -> None:
@@ -75,50 +67,15 @@ def test_invalid_setting_is_exit_2(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+def served(tmp_path: Path) -> Iterator[Server]:
     """`pychami serve` as a subprocess on a free loopback port with its own data directory."""
-    port = _free_port()
-    data = tmp_path / "data"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    log = (tmp_path / "serve.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pychami.cli.pychami",
-            "serve",
-            "--listen",
-            f"127.0.0.1:{port}",
-            "--data-dir",
-            str(data),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            proc.kill()
-            proc.wait()
-            raise AssertionError((tmp_path / "serve.log").read_text())
-        yield base, data
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
+    with pychami_server(tmp_path / "data") as server:
+        yield server
 
 
-def test_serve_end_to_end(served: tuple[str, Path]) -> None:
+def test_serve_end_to_end(served: Server) -> None:
     """A token from `pychami token create` works against a running server over real HTTP."""
-    base, data = served
+    base, data = served.base, served.data
     token = subprocess.run(
         [
             sys.executable,
