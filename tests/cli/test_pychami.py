@@ -56,7 +56,7 @@ def test_db_upgrade_reports_heads(tmp_path: Path, db_url: str) -> None:
     for _ in range(2):
         result = CliRunner().invoke(main, ["db", "upgrade", "--data-dir", str(tmp_path), "--db", db_url])
         assert result.exit_code == 0, result.output
-        assert "smd_0001" in result.output and "core_0001" in result.output
+        assert "smd_0002" in result.output and "core_0001" in result.output
 
 
 def test_invalid_setting_is_exit_2(tmp_path: Path) -> None:
