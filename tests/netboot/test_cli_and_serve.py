@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -70,6 +71,7 @@ def test_netboot_command_end_to_end(lab: Lab, tmp_path: Path) -> None:
         *("--boot-url", "http://198.18.0.1:8081"),
     ]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    drained: list[str] = []
     try:
         assert proc.stdout is not None
         seen = ""
@@ -77,6 +79,9 @@ def test_netboot_command_end_to_end(lab: Lab, tmp_path: Path) -> None:
         while "TFTP server listening" not in seen and time.monotonic() < deadline:
             seen += proc.stdout.readline()
         assert "TFTP server listening" in seen, seen
+        # Keep draining the daemon's log so a full pipe can never block it (and keep it for failures).
+        drainer = threading.Thread(target=lambda: drained.extend(proc.stdout or ()), daemon=True)
+        drainer.start()
         script = tmp_path / "s.sh"
         script.write_text('#!/bin/sh\nenv > "%s.$reason"\nexit 0\n' % (tmp_path / "env"))
         script.chmod(0o755)
@@ -106,6 +111,10 @@ def test_netboot_command_end_to_end(lab: Lab, tmp_path: Path) -> None:
         proc.send_signal(signal.SIGINT)
         try:
             proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise AssertionError("pychami netboot ignored SIGINT; its log:\n" + "".join(drained)) from None
         finally:
             if proc.poll() is None:
                 proc.kill()
