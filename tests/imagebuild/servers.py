@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -125,16 +126,19 @@ def seaweedfs(tmp: Path) -> Iterator[S3]:
     """``weed server -s3`` bound to 127.0.0.1 with an identity for the test keys; stopped by PID."""
     tmp.mkdir(parents=True, exist_ok=True)
     conf = tmp / "s3.json"
-    conf.write_text(
-        '{"identities":[{"name":"admin","credentials":[{"accessKey":"%s","secretKey":"%s"}],'
-        '"actions":["Admin","Read","Write","List","Tagging"]}]}' % (S3_ACCESS, S3_SECRET)
-    )
+    ident = {
+        "name": "admin",
+        "credentials": [{"accessKey": S3_ACCESS, "secretKey": S3_SECRET}],
+        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+    }
+    conf.write_text(json.dumps({"identities": [ident]}))
     ports = {k: free_port(with_grpc=True) for k in ("master", "volume", "filer", "s3")}
     argv = [
         weed_binary(), "server", f"-dir={tmp}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
         f"-master.port={ports['master']}", f"-volume.port={ports['volume']}",
         f"-filer.port={ports['filer']}", "-filer", "-s3", f"-s3.port={ports['s3']}",
         f"-s3.config={conf}", "-volume.max=20", f"-metricsPort={free_port()}",
+        f"-s3.port.iceberg={free_port()}", f"-s3.port.lance={free_port()}",
     ]  # fmt: skip
     log = (tmp / "weed.log").open("wb")
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HOME": str(tmp)})

@@ -152,7 +152,10 @@ def test_ansible_layer_keys() -> None:
             {**base(pkg_manager="apt"), "repos": [{"alias": "d", "url": "http://m/debian"}]},
             "repos.0.suite: required",
         ),
-        ({**base(pkg_manager="apt", parent="r.x/a:1"), "package_groups": ["x"]}, "package_groups: not supported"),
+        (
+            {**base(pkg_manager="apt", parent="r.x/a:1"), "package_groups": ["x"]},
+            "package_groups: not supported",
+        ),
         ({**base(), "repos": [{"alias": "r", "url": "http://x", "suite": "s"}]}, "repos.0.suite: only valid"),
         ({"options": {"layer_type": "ansible", "parent": "r.x/a:1"}}, "options.playbooks: required"),
         ({"options": {"layer_type": "ansible", "playbooks": "p.yml"}}, "options.parent"),
@@ -184,7 +187,12 @@ def test_overrides_follow_upstream_precedence() -> None:
     raw = base(publish_s3="http://a:9000", name="fromfile")
     cfg = parse_config(
         raw,
-        {"name": "fromflag", "publish_s3": "http://b:9000", "publish_registry": "r.x/demo", "publish_tags": ["x"]},
+        {
+            "name": "fromflag",
+            "publish_s3": "http://b:9000",
+            "publish_registry": "r.x/demo",
+            "publish_tags": ["x"],
+        },
     )
     assert cfg.options.name == "fromflag"
     assert cfg.options.publish_s3 == "http://a:9000"

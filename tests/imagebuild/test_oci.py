@@ -25,6 +25,7 @@ from pychami.imagebuild.oci import (
     write_layer,
 )
 
+
 def make_lower(root: Path) -> None:
     (root / "d").mkdir(parents=True)
     (root / "d" / "x").write_text("x")
@@ -73,9 +74,16 @@ def test_chroot_mounts_are_released_on_failure(tmp_path: Path) -> None:
     """/proc, /sys, /dev are unmounted even when the block raises."""
     root = tmp_path / "root"
     (root / "etc").mkdir(parents=True)
-    with pytest.raises(RuntimeError), chroot_mounts(root):
-        assert len(mounts_under(root)) >= 3
-        raise RuntimeError("boom")
+    seen: list[str] = []
+
+    def fail_inside() -> None:
+        with chroot_mounts(root):
+            seen.extend(mounts_under(root))
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        fail_inside()
+    assert len(seen) >= 4
     assert mounts_under(root) == []
     assert not (root / "etc" / "resolv.conf").exists()
 

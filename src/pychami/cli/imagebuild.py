@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -104,12 +105,14 @@ def main(
         .replace("INGING", "ING")
     )
     reporter = Reporter()
-    logging.basicConfig(
-        level=logging.WARNING,
-        format="%(message)s",
-        handlers=[RichHandler(console=reporter.console, show_time=False, show_path=False, markup=False)],
-        force=True,
-    )
+    handler: logging.Handler
+    if reporter.console.is_terminal:
+        handler = RichHandler(console=reporter.console, show_time=False, show_path=False, markup=False)
+        fmt = "%(message)s"
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        fmt = "%(levelname)-7s %(message)s"
+    logging.basicConfig(level=logging.WARNING, format=fmt, handlers=[handler], force=True)
     logging.getLogger("pychami").setLevel(level)
     if dry_run:
         click.echo(render(cfg, plan(cfg)))

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import re
 import shutil
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -28,6 +30,7 @@ from pychami.imagebuild.oci import (
     MT_MANIFEST,
     Descriptor,
     Image,
+    ImageError,
     Layer,
     OciLayout,
     make_config,
@@ -87,6 +90,39 @@ def local_images(data_dir: Path) -> OciLayout:
 def local_objects(data_dir: Path, bucket: str) -> LocalObjectStore:
     """pychami's local object store (served under ``/boot-images/``)."""
     return LocalObjectStore(data_dir / "objects", bucket)
+
+
+def _walk(path: Path) -> list[Path]:
+    return [path, *sorted(path.rglob("*"))] if path.is_dir() else [path]
+
+
+def _image_id(root: Path, db: str, name: str) -> int:
+    """A user/group id from the image's /etc/passwd or /etc/group (numbers pass through)."""
+    if name.isdigit():
+        return int(name)
+    table = root / "etc" / db
+    if table.is_file():
+        for line in table.read_text().splitlines():
+            fields = line.split(":")
+            if len(fields) > 2 and fields[0] == name:
+                return int(fields[2])
+    raise ConfigError(f"copyfiles: {name!r} is not in the image's /etc/{db}")
+
+
+def _chown(root: Path, dest: Path, spec: str) -> None:
+    user, _, group = spec.partition(":")
+    uid = _image_id(root, "passwd", user)
+    gid = _image_id(root, "group", group) if group else uid
+    for p in _walk(dest):
+        os.chown(p, uid, gid, follow_symlinks=False)
+
+
+def _chmod(dest: Path, spec: str) -> None:
+    if not re.fullmatch(r"[0-7]{3,4}", spec):
+        raise ConfigError(f"copyfiles: --chmod={spec} must be an octal mode such as 0644")
+    for p in _walk(dest):
+        if not p.is_symlink():
+            p.chmod(int(spec, 8))
 
 
 class Builder:
@@ -229,8 +265,10 @@ class Builder:
             inside = "/" + str(dest.relative_to(root))
             for opt in c.opts:
                 name, _, value = opt.partition("=")
-                tool = "chown" if name == "--chown" else "chmod"
-                run(["chroot", str(root), tool, "-R", value, inside], what=f"copyfiles {tool}")
+                if name == "--chown":
+                    _chown(root, dest, value)
+                else:
+                    _chmod(dest, value)
             self.reporter.info(f"copied {c.src} -> {inside}")
 
     def _cmds(self, root: Path) -> None:
@@ -287,6 +325,16 @@ class Builder:
         tmp.rename(dest)
         self.reporter.info(f"squashfs {size / 1e6:.1f} MB, kernel {boot.kver}, os {os_id}")
         return self._artifacts(dest)
+
+    def _maybe_squash(self, root: Path, dest: Path) -> Artifacts | None:
+        """Squash for S3 always; for the local object store only when the image has a kernel."""
+        if not self.o.publish_s3:
+            try:
+                find_boot_files(root)
+            except ImageError as exc:
+                self.reporter.info(f"no boot artifacts for the local object store: {exc}")
+                return None
+        return self._squash(root, dest)
 
     @staticmethod
     def _artifacts(dest: Path) -> Artifacts:
@@ -351,7 +399,7 @@ class Builder:
                         from pychami.imagebuild.oci import unpack_layer  # noqa: PLC0415
 
                         unpack_layer(self.cache.blobs.path(layer.descriptor.digest), full)
-                        artifacts = self._squash(full, squash_dir)
+                        artifacts = self._maybe_squash(full, squash_dir)
         else:
             with ExitStack() as stack:
                 with self._step(by_kind[Kind.MOUNT]):
@@ -381,7 +429,7 @@ class Builder:
                     r.info(f"layer {layer.descriptor.digest} ({layer.descriptor.size / 1e6:.1f} MB gzip)")
                 if squash_wanted:
                     with self._step(by_kind[Kind.SQUASHFS]):
-                        artifacts = self._squash(root, squash_dir)
+                        artifacts = self._maybe_squash(root, squash_dir)
         result = BuildResult("", layer, cached)
         manifest_raw = self._image(parent, layer)
         result.manifest_digest = "sha256:" + hashlib.sha256(manifest_raw).hexdigest()
@@ -420,7 +468,7 @@ class Builder:
                 with r.bar(f"pushing blobs to {target.host}", total) as advance:
                     for d in blobs:
                         client.push_blob(target.repository, d, self.cache.blobs.path(d), advance)
-            if store is not None:
+            if store is not None and (artifacts is not None or o.publish_s3):
                 if artifacts is None:
                     raise NotFound("no boot artifacts were made")
                 keys = boot_keys(o.s3_prefix, o.name, o.publish_tags, artifacts)

@@ -91,7 +91,8 @@ def plan(cfg: ImageConfig) -> list[Step]:
         comp = o.squashfs_compression + (
             f" level {o.squashfs_compression_level}" if o.squashfs_compression_level else ""
         )
-        steps.append(Step(Kind.SQUASHFS, f"mksquashfs ({comp}) + kernel and initramfs"))
+        when = "" if o.publish_s3 else " (if the image has a kernel)"
+        steps.append(Step(Kind.SQUASHFS, f"mksquashfs ({comp}) + kernel and initramfs{when}"))
     targets = []
     if o.publish_s3:
         targets.append(f"s3 {o.publish_s3} bucket {o.s3_bucket} prefix {o.s3_prefix!r}")

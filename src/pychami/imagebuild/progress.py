@@ -44,6 +44,8 @@ class Reporter:
 
     def __init__(self, console: Console | None = None, *, bars: bool = True) -> None:
         self.console = console or Console(stderr=True, highlight=False)
+        if not self.console.is_terminal:
+            self.console.soft_wrap = True
         self.bars = bars and self.console.is_terminal
         self.timings: dict[str, float] = {}
         self._n = 0

@@ -88,7 +88,7 @@ class DnfBackend:
                 if repo.priority is not None:
                     base.append(f"--setopt={repo.alias}.priority={repo.priority}")
             for what, args in self._steps(cfg):
-                reporter.info(f"{what} {' '.join(a for a in args if not a.startswith('-'))}")
+                reporter.info(f"{what} {' '.join(a for a in args[1:] if not a.startswith('-'))}")
                 run([*base, *args], env=self._env(cfg), what=what)
             run([*base, "clean", "all"], env=self._env(cfg), what="dnf clean", check=False)
 
@@ -105,7 +105,7 @@ class DnfBackend:
             (repos_d / f"{repo.alias}.repo").write_text("\n".join(lines) + "\n")
         with chroot_mounts(root), no_daemons(root):
             for what, args in self._steps(cfg):
-                reporter.info(f"{what} {' '.join(a for a in args if not a.startswith('-'))}")
+                reporter.info(f"{what} {' '.join(a for a in args[1:] if not a.startswith('-'))}")
                 run(["chroot", str(root), "dnf", *args], env=self._env(cfg), what=what)
             run(
                 ["chroot", str(root), "dnf", "clean", "all"],
