@@ -76,12 +76,16 @@ def image_build(
     return BuildRun(res.returncode, res.stdout + res.stderr)
 
 
-def scenario_config(name: str, servers: Servers, dest: Path, **extra_options: object) -> Path:
-    """A scenario config with its placeholders filled (and optional extra options) written to ``dest``."""
+def scenario_config(
+    name: str, servers: Servers, dest: Path, packages: list[str] | None = None, **extra_options: object
+) -> Path:
+    """A scenario config with its placeholders filled (optionally another package list and extra options)."""
     import yaml
 
     doc = yaml.safe_load(servers.fill((SCENARIO / f"{name}.yaml").read_text()))
     doc["options"].update(extra_options)
+    if packages is not None:
+        doc["packages"] = packages
     dest.mkdir(parents=True, exist_ok=True)
     path = dest / f"{name}.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))

@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import stat
+import subprocess
 import tarfile
 import tempfile
 from dataclasses import dataclass
@@ -224,37 +225,33 @@ def _remove(path: Path) -> None:
 
 
 def unpack_layer(blob: Path, dest: Path, progress: ProgressFn | None = None) -> None:
-    """Apply one (gzip or plain) layer tar onto ``dest``, honouring whiteouts."""
-    seen: set[str] = set()
-    with blob.open("rb") as raw:
-        magic = raw.read(2)
-        raw.seek(0)
-        stream: Any = gzip.GzipFile(fileobj=raw) if magic == b"\x1f\x8b" else raw
-        with tarfile.open(fileobj=stream, mode="r|") as tar:
-            for member in tar:
-                name = os.path.normpath(member.name.lstrip("/"))
-                if name.startswith("..") or name == ".":
-                    continue
-                parent, _, base = name.rpartition("/")
-                if base == OPAQUE:
-                    d = dest / parent
-                    if d.is_dir():
-                        for child in d.iterdir():
-                            rel = f"{parent}/{child.name}" if parent else child.name
-                            if rel not in seen:
-                                _remove(child)
-                    continue
-                if base.startswith(WH):
-                    _remove(dest / parent / base[len(WH) :])
-                    continue
-                member.name = name
-                target = dest / name
-                seen.add(name)
-                if target.is_symlink() or (target.exists() and not (target.is_dir() and member.isdir())):
-                    _remove(target)
-                tar.extract(member, dest, numeric_owner=True, filter="fully_trusted")
-                if progress and member.isreg():
-                    progress(member.size)
+    """Apply one (gzip or plain) layer tar onto ``dest``, honouring whiteouts.
+
+    Whiteouts are applied first (they only concern lower layers), then GNU tar extracts everything else
+    (fast, keeps owners numerically, hard links, devices and permissions).
+    """
+    listing = subprocess.run(["tar", "-tf", str(blob)], capture_output=True, check=False)
+    if listing.returncode != 0:
+        raise ImageError(f"layer {blob.name} is not a readable tar: {listing.stderr.decode()[-300:]}")
+    for raw in listing.stdout.decode(errors="surrogateescape").splitlines():
+        name = os.path.normpath(raw.lstrip("/"))
+        if name.startswith("..") or name == ".":
+            raise ImageError(f"layer {blob.name} has an unsafe path {raw!r}")
+        parent, _, base = name.rpartition("/")
+        if base == OPAQUE:
+            d = dest / parent
+            if d.is_dir() and not d.is_symlink():
+                for child in d.iterdir():
+                    _remove(child)
+        elif base.startswith(WH):
+            _remove(dest / parent / base[len(WH) :])
+    argv = ["tar", "-xf", str(blob), "-C", str(dest), "--numeric-owner", "--same-owner", "-p"]
+    argv += ["--exclude=.wh.*", "--exclude=.wh..wh..opq"]
+    res = subprocess.run(argv, capture_output=True, check=False)
+    if res.returncode != 0:
+        raise ImageError(f"unpacking layer {blob.name} failed: {res.stderr.decode()[-300:]}")
+    if progress:
+        progress(blob.stat().st_size)
 
 
 # -- images -------------------------------------------------------------------------------------------
