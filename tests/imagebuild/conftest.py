@@ -76,6 +76,24 @@ def image_build(
     return BuildRun(res.returncode, res.stdout + res.stderr)
 
 
+def image_build_here(
+    config: Path, cache: Path, data: Path, servers: Servers | None, *extra: str
+) -> BuildRun:
+    """Run the `image-build` command in this process (click's runner), so coverage sees the builder."""
+    from click.testing import CliRunner
+
+    from pychami.cli.imagebuild import main
+
+    env = {"S3_ACCESS": servers.s3.access, "S3_SECRET": servers.s3.secret} if servers else {}
+    res = CliRunner().invoke(
+        main,
+        ["--config", str(config), "--cache-dir", str(cache), "--data-dir", str(data), *extra],
+        env=env,
+        catch_exceptions=False,
+    )
+    return BuildRun(res.exit_code, res.output)
+
+
 def scenario_config(
     name: str, servers: Servers, dest: Path, packages: list[str] | None = None, **extra_options: object
 ) -> Path:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.imagebuild.conftest import Servers, image_build
+from tests.imagebuild.conftest import Servers, image_build_here
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -81,7 +81,7 @@ def test_dnf_scratch_image_published_everywhere(
     (tmp_path / "motd").write_text("welcome\n")
     (tmp_path / "fake.yaml").write_text(yaml.safe_dump(cfg))
     data = tmp_path / "data"
-    run = image_build(tmp_path / "fake.yaml", build_cache, data, servers, "--log-level", "DEBUG")
+    run = image_build_here(tmp_path / "fake.yaml", build_cache, data, servers, "--log-level", "DEBUG")
     assert run.rc == 0, run.out
     assert "Installed:" in run.out  # --log-level DEBUG streams dnf's own output
     tags = json.loads(

@@ -15,7 +15,7 @@ from rich.logging import RichHandler
 
 from pychami.cli.common import handle_errors
 from pychami.imagebuild.builder import BuildEnv, Builder
-from pychami.imagebuild.config import load_config
+from pychami.imagebuild.config import ImageConfig, load_config
 from pychami.imagebuild.planner import plan, render
 from pychami.imagebuild.progress import Reporter
 
@@ -98,12 +98,8 @@ def main(
         elif _split(value):
             overrides[key] = _split(value)
     cfg = load_config(config_path, overrides)
-    level = (
-        (log_level or cfg.options.log_level or "INFO")
-        .upper()
-        .replace("WARN", "WARNING")
-        .replace("INGING", "ING")
-    )
+    level = (log_level or cfg.options.log_level or "INFO").upper()
+    level = "WARNING" if level == "WARN" else level
     reporter = Reporter()
     handler: logging.Handler
     if reporter.console.is_terminal:
@@ -112,8 +108,29 @@ def main(
     else:
         handler = logging.StreamHandler(sys.stderr)
         fmt = "%(levelname)-7s %(message)s"
-    logging.basicConfig(level=logging.WARNING, format=fmt, handlers=[handler], force=True)
-    logging.getLogger("pychami").setLevel(level)
+    handler.setFormatter(logging.Formatter(fmt))
+    logger = logging.getLogger("pychami")
+    saved = (logger.level, logger.propagate)
+    logger.setLevel(level)
+    logger.propagate = False
+    logger.addHandler(handler)
+    try:
+        _build(cfg, config_path, reporter, dry_run, cache_dir, data_dir, no_cache)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+
+
+def _build(
+    cfg: ImageConfig,
+    config_path: Path,
+    reporter: Reporter,
+    dry_run: bool,
+    cache_dir: Path,
+    data_dir: Path,
+    no_cache: bool,
+) -> None:
     if dry_run:
         click.echo(render(cfg, plan(cfg)))
         return
