@@ -202,6 +202,9 @@ class Builder:
         with RegistryClient(remote.host, self.pull_opts) as client:
             _, manifest, _ = client.manifest(remote.repository, remote.tag)
             total = sum(int(d["size"]) for d in manifest.get("layers", []))
+            self.reporter.info(
+                f"pulling {remote} ({len(manifest.get('layers', []))} layers, {total / 1e6:.1f} MB)"
+            )
             with self.reporter.bar(f"pulling {remote}", total) as advance:
                 image = client.pull(remote, blobs, advance)
         self.reporter.info(f"parent {remote} = {image.digest}")

@@ -17,6 +17,7 @@ from contextlib import contextmanager, suppress
 from typing import IO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -61,12 +62,12 @@ class Reporter:
         """Print ``[i/n] title`` and, at the end, its elapsed time."""
         self._n += 1
         label = f"[{self._n}/{self._total}]" if self._total else "[-]"
-        self.console.print(f"[bold]{label}[/bold] {title}")
+        self.console.print(f"[bold]{escape(label)}[/bold] {escape(title)}")
         t0 = time.monotonic()
         try:
             yield
         except BaseException:
-            self.console.print(f"    [red]failed[/red] after {time.monotonic() - t0:.1f}s: {title}")
+            self.console.print(f"    [red]failed[/red] after {time.monotonic() - t0:.1f}s: {escape(title)}")
             raise
         elapsed = time.monotonic() - t0
         self.timings[title] = elapsed
@@ -133,6 +134,9 @@ def run(
     except BaseException:
         stop_process_group(proc)
         raise
+    finally:
+        if proc.stdout is not None:
+            proc.stdout.close()
     if rc != 0 and check:
         if stream_level == logging.DEBUG and not log.isEnabledFor(logging.DEBUG):
             for line in tail:

@@ -52,6 +52,9 @@ def make_squashfs(
         stop_process_group(proc)
         out.unlink(missing_ok=True)
         raise
+    finally:
+        if proc.stdout is not None:
+            proc.stdout.close()
     if rc != 0:
         out.unlink(missing_ok=True)
         for line in tail.decode(errors="replace").splitlines()[-10:]:

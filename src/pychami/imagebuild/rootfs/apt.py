@@ -78,6 +78,9 @@ class AptBackend:
         reporter.info(f"debootstrap {repo.suite} from {repo.url}")
         run(argv, env=self._env(cfg), what="debootstrap")
         (target / "etc" / "apt" / "sources.list").unlink(missing_ok=True)
+        # debootstrap copies the build host's resolver and name into the target: not part of an image
+        (target / "etc" / "resolv.conf").unlink(missing_ok=True)
+        (target / "etc" / "hostname").write_text("localhost\n")
         for p in (target / "var" / "lib" / "apt" / "lists").glob("*"):
             if p.is_file() and p.name != "lock":
                 p.unlink()
