@@ -76,9 +76,7 @@ def image_build(
     return BuildRun(res.returncode, res.stdout + res.stderr)
 
 
-def image_build_here(
-    config: Path, cache: Path, data: Path, servers: Servers | None, *extra: str
-) -> BuildRun:
+def image_build_here(config: Path, cache: Path, data: Path, servers: Servers | None, *extra: str) -> BuildRun:
     """Run the `image-build` command in this process (click's runner), so coverage sees the builder."""
     from click.testing import CliRunner
 
