@@ -365,8 +365,7 @@ class Builder:
             try:
                 return self._run(work)
             finally:
-                for point in reversed(chroot.mounts_under(work)):
-                    chroot._umount(Path(point))
+                chroot.release_all(work)
                 chroot.remove_tree(work)
 
     def _step(self, step: Step, suffix: str = "") -> Any:

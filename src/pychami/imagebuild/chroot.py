@@ -53,6 +53,12 @@ def mounts_under(path: Path) -> list[str]:
     return out
 
 
+def release_all(path: Path) -> None:
+    """Unmount everything at or below ``path``, deepest first (the safety net after a failure)."""
+    for point in sorted(mounts_under(path), key=len, reverse=True):
+        _umount(Path(point))
+
+
 def is_mounted(path: Path) -> bool:
     """Whether ``path`` itself is a mount point."""
     return str(path.resolve()) in mounts_under(path)

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 
 from pychami.core.errors import ConfigError
-from pychami.imagebuild.chroot import bind, chroot_mounts, no_daemons
+from pychami.imagebuild.chroot import bind, chroot_mounts, no_daemons, release_all
 from pychami.imagebuild.config import ImageConfig, Repo
 from pychami.imagebuild.progress import Reporter, run
 
@@ -76,7 +76,10 @@ class AptBackend:
             argv.append("--no-check-gpg")
         argv += [str(repo.suite), str(target), repo.url]
         reporter.info(f"debootstrap {repo.suite} from {repo.url}")
-        run(argv, env=self._env(cfg), what="debootstrap")
+        try:
+            run(argv, env=self._env(cfg), what="debootstrap")
+        finally:
+            release_all(target)  # debootstrap mounts /proc and /sys in the target itself
         (target / "etc" / "apt" / "sources.list").unlink(missing_ok=True)
         # debootstrap copies the build host's resolver and name into the target: not part of an image
         (target / "etc" / "resolv.conf").unlink(missing_ok=True)
