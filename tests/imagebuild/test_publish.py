@@ -62,7 +62,7 @@ class FailingStore(LocalObjectStore):
         self.fail_at = fail_at
         self.calls = 0
 
-    def put_file(self, key: str, path: Path, progress: object = None) -> None:
+    def put_file(self, key: str, path: Path, progress: object = None, sha256: str | None = None) -> None:
         self.calls += 1
         if self.calls == self.fail_at:
             raise Unavailable("S3 went away")
@@ -87,6 +87,10 @@ def test_failed_publish_leaves_nothing(tmp_path: Path) -> None:
         ObjectInfo("p/debian12-img-1", 10),
     ]
     assert ok.path("p/debian12-img-1").read_text() == "s" * 10
+    # a second publish of the same files writes nothing; a changed SquashFS is the only upload
+    assert publish(ok, keys, Reporter(bars=False)) == []
+    (tmp_path / "s").write_text("changed")
+    assert publish(ok, keys, Reporter(bars=False)) == ["p/debian12-img-1"]
 
 
 def test_local_store_refuses_escaping_keys(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ and is renamed into place, so a reader never sees a partial object. The server s
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from collections.abc import Callable
@@ -41,8 +42,16 @@ class ObjectStore(Protocol):
 
     bucket: str
 
-    def put_file(self, key: str, path: Path, progress: Progress | None = None) -> None:
-        """Store ``path`` under ``key`` (replacing it), reporting bytes sent to ``progress``."""
+    def put_file(
+        self, key: str, path: Path, progress: Progress | None = None, sha256: str | None = None
+    ) -> None:
+        """Store ``path`` under ``key`` (replacing it), reporting bytes sent to ``progress``.
+
+        ``sha256`` (hex), when given, is recorded so that :meth:`sha256` can tell an unchanged object.
+        """
+
+    def sha256(self, key: str) -> str | None:
+        """The recorded sha256 of ``key`` (None when absent or unknown)."""
 
     def exists(self, key: str) -> bool:
         """Whether ``key`` is stored."""
@@ -68,7 +77,9 @@ class LocalObjectStore:
         """The file that holds ``key``."""
         return self.root / self.bucket / check_key(key)
 
-    def put_file(self, key: str, path: Path, progress: Progress | None = None) -> None:
+    def put_file(
+        self, key: str, path: Path, progress: Progress | None = None, sha256: str | None = None
+    ) -> None:
         """Copy ``path`` to a temporary file next to the target, then rename it into place."""
         target = self.path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -84,6 +95,17 @@ class LocalObjectStore:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+    def sha256(self, key: str) -> str | None:
+        """Hash of the stored file."""
+        path = self.path(key)
+        if not path.is_file():
+            return None
+        h = hashlib.sha256()
+        with path.open("rb") as fh:
+            while chunk := fh.read(4 * 1024 * 1024):
+                h.update(chunk)
+        return h.hexdigest()
 
     def exists(self, key: str) -> bool:
         """Whether the file exists."""
@@ -152,8 +174,10 @@ class S3ObjectStore:
             raise self._error(exc) from None
         self._bucket_checked = True
 
-    def put_file(self, key: str, path: Path, progress: Progress | None = None) -> None:
-        """Upload (multipart for big files) with boto3's transfer manager."""
+    def put_file(
+        self, key: str, path: Path, progress: Progress | None = None, sha256: str | None = None
+    ) -> None:
+        """Upload (multipart for big files) with boto3's transfer manager; sha256 goes in the metadata."""
         from boto3.s3.transfer import TransferConfig  # noqa: PLC0415
         from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
 
@@ -164,10 +188,22 @@ class S3ObjectStore:
                 self.bucket,
                 check_key(key),
                 Callback=progress,
+                ExtraArgs={"Metadata": {"sha256": sha256}} if sha256 else None,
                 Config=TransferConfig(multipart_chunksize=32 * 1024 * 1024, max_concurrency=4),
             )
         except (ClientError, BotoCoreError) as exc:
             raise self._error(exc) from None
+
+    def sha256(self, key: str) -> str | None:
+        """The ``x-amz-meta-sha256`` recorded at upload."""
+        from botocore.exceptions import ClientError  # noqa: PLC0415
+
+        try:
+            head = self._s3.head_object(Bucket=self.bucket, Key=key)
+        except ClientError:
+            return None
+        value = (head.get("Metadata") or {}).get("sha256")
+        return str(value) if value else None
 
     def exists(self, key: str) -> bool:
         """HEAD the object."""

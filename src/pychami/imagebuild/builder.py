@@ -173,7 +173,9 @@ class Builder:
             root = self.cache.put_base(key, tmp, layer, inputs)
             return _Parent(None, root, [layer], {"base": key})
         image = self._resolve_parent(o.parent)
-        return _Parent(image, None, [], image.digest)
+        # The layers' content, not the manifest digest: a rebuilt parent with the same layers (only a new
+        # build-date label) keeps its children cached.
+        return _Parent(image, None, [], {"diff_ids": [layer.diff_id for layer in image.layers]})
 
     def _lower(self, parent: _Parent) -> Path:
         """The parent's root directory (unpacked on first use, then cached by digest)."""

@@ -5,7 +5,7 @@ Layout under the cache directory (default ``~/.cache/pychami/imagebuild``)::
     oci/blobs/sha256/...        every blob pulled or built (content addressed)
     bases/<key>/rootfs          a debootstrap base, <key> = hash of (mirror, suite, components, arch, ...)
     bases/<key>/layer.json      its layer blob (digest, diff_id, size)
-    rootfs/<manifest hex>/      a parent image unpacked (used read-only as the overlay's lower dir)
+    rootfs/<layers hash>/       a parent image unpacked (used read-only as the overlay's lower dir)
     layers/<key>.json           the layer a config built on a parent (key = hash of config + parent digest)
     squash/<key>-<comp>/        rootfs.squashfs, kernel, initramfs and meta.json of that layer
     apt-archives/               .deb files shared by all apt builds
@@ -100,8 +100,8 @@ class BuildCache:
 
     # unpacked parents
     def rootfs(self, image: Image, progress: ProgressFn | None = None) -> Path:
-        """``image`` unpacked (all its layers applied in order), cached by manifest digest."""
-        hexd = image.digest.split(":", 1)[1]
+        """``image`` unpacked (all its layers applied in order), cached by its chain of layer digests."""
+        hexd = digest_of([layer.descriptor.digest for layer in image.layers])
         final = self.root / "rootfs" / hexd
         if (self.root / "rootfs" / f"{hexd}.complete").exists() and final.is_dir():
             return final

@@ -12,6 +12,7 @@ leaves a SquashFS behind, and never one whose kernel/initramfs are missing.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import shutil
@@ -121,16 +122,35 @@ def stage_boot_files(root: Path, dest: Path) -> BootFiles:
     return BootFiles(found.kver, kernel, initrd)
 
 
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(4 * 1024 * 1024):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def publish(store: ObjectStore, keys: dict[str, Path], reporter: Reporter) -> list[str]:
-    """Upload every key in order; on any failure delete what was uploaded and re-raise."""
+    """Upload every key in order; on any failure delete what was uploaded and re-raise.
+
+    An object that is already stored with the same sha256 (recorded at upload) is left alone: it is not
+    uploaded again, and not deleted if the publish fails. Returns the keys written.
+    """
     done: list[str] = []
-    total = sum(p.stat().st_size for p in keys.values())
+    hashes = {key: _sha256(path) for key, path in keys.items()}
+    todo = {}
+    for key, path in keys.items():
+        if store.sha256(key) == hashes[key]:
+            reporter.info(f"unchanged {store.url(key)}")
+        else:
+            todo[key] = path
+    total = sum(p.stat().st_size for p in todo.values())
     try:
         with reporter.bar(f"uploading to {store.bucket}", total) as advance:
-            for key, path in keys.items():
+            for key, path in todo.items():
                 log.info("Pushing %s as %s to %s", path, key, store.bucket)
                 done.append(key)
-                store.put_file(key, path, advance)
+                store.put_file(key, path, advance, sha256=hashes[key])
     except BaseException:
         for key in reversed(done):
             try:
