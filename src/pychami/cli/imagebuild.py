@@ -24,7 +24,7 @@ Examples:
   image-build --config debian-base.yaml
   image-build --config compute.yaml --log-level DEBUG
   image-build --config rocky-base.yaml --plan
-  S3_ACCESS=admin S3_SECRET=secret image-build --config compute.yaml --publish-tags 12 latest
+  S3_ACCESS=admin S3_SECRET=secret image-build --config compute.yaml --publish-tags '12 latest'
 
 \b
 S3 credentials come from S3_ACCESS / S3_SECRET. Flags override the config file, except
