@@ -41,6 +41,18 @@ def _members(conn: Connection, ids: Sequence[str], what: str) -> list[str]:
     return members
 
 
+def _patch_values(description: str | None, tags: Sequence[str] | None) -> dict[str, Any]:
+    """Columns a group or partition PATCH changes (description and/or tags); at least one is needed."""
+    if description is None and tags is None:
+        raise BadRequest("Request must have at least one patch field.")
+    values: dict[str, Any] = {}
+    if description is not None:
+        values["description"] = description
+    if tags is not None:
+        values["tags"] = [require_label(t, "tag") for t in tags]
+    return values
+
+
 class GroupsService:
     def __init__(self, db: Database, changed: ChangeSignal) -> None:
         self.db = db
@@ -84,13 +96,7 @@ class GroupsService:
         return label
 
     def patch(self, label: str, body: GroupPatchIn) -> None:
-        if body.description is None and body.tags is None:
-            raise BadRequest("Request must have at least one patch field.")
-        values: dict[str, Any] = {}
-        if body.description is not None:
-            values["description"] = body.description
-        if body.tags is not None:
-            values["tags"] = [require_label(t, "tag") for t in body.tags]
+        values = _patch_values(body.description, body.tags)
         with write(self.db, self.changed) as conn:
             if GroupsRepository(conn).update(label.lower(), values) == 0:
                 raise NotFound("no such group.")
@@ -196,13 +202,7 @@ class PartitionsService:
         return name
 
     def patch(self, name: str, body: PartitionPatchIn) -> None:
-        if body.description is None and body.tags is None:
-            raise BadRequest("Request must have at least one patch field.")
-        values: dict[str, Any] = {}
-        if body.description is not None:
-            values["description"] = body.description
-        if body.tags is not None:
-            values["tags"] = [require_label(t, "tag") for t in body.tags]
+        values = _patch_values(body.description, body.tags)
         with write(self.db, self.changed) as conn:
             if PartitionsRepository(conn).update(name.lower(), values) == 0:
                 raise NotFound("no such partition.")
