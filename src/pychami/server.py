@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from pychami import __version__
+from pychami.bootfiles import module as bootfiles_module
 from pychami.bss import module as bss_module
 from pychami.cloudinit import module as cloudinit_module
 from pychami.core import migrate
@@ -35,7 +36,13 @@ from pychami.smd import module as smd_module
 from pychami.smd.service import SMDInventorySource
 
 #: Every HTTP service of the all-in-one server, in mount order.
-SERVICES: Sequence[ServiceModule] = (smd_module, bss_module, cloudinit_module, netboot_module)
+SERVICES: Sequence[ServiceModule] = (
+    smd_module,
+    bss_module,
+    cloudinit_module,
+    netboot_module,
+    bootfiles_module,
+)
 
 
 def migration_dirs() -> list[Path]:

@@ -1,0 +1,1 @@
+"""Boot files (``/boot-images/...``): kernels, initramfs and SquashFS roots from the local object store."""
