@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -24,6 +25,16 @@ from pychami.server import create_app, upgrade_schema
 from tests.pgserver import postgres_cluster
 
 _counter = itertools.count()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give the test process (and so every child it starts) a working Ctrl-C.
+
+    A shell that starts CI in the background ignores SIGINT, and an ignored signal stays ignored across
+    exec; tests that interrupt builds and daemons with SIGINT need the default behaviour back.
+    """
+    del config
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")

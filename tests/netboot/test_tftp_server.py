@@ -116,6 +116,14 @@ def test_block_number_rollover(tftp: Served) -> None:
 
 def test_ovmf_pattern(tftp: Served) -> None:
     """UEFI firmware asks tsize+blksize, aborts after the OACK (error 8), then downloads for real."""
+    # Earlier tests' transfers may still be finishing (their last ACK arrives after the client returns):
+    # wait until every started transfer has ended before taking the baseline.
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        stages = [e["stage"] for e in tftp.events.items]
+        if stages.count("tftp_start") == len(stages) - stages.count("tftp_start"):
+            break
+        time.sleep(0.02)
     before = len(tftp.events.items)
     probe = fetch(tftp.port, "kernel.bin", {"tsize": "0", "blksize": "1468"}, abort_after_oack=True)
     assert probe.oack["tsize"] == str(len(tftp.files["kernel.bin"]))

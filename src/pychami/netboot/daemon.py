@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 from collections.abc import Callable
 
 from pychami.core.db import Database
@@ -112,8 +113,15 @@ class NetbootDaemon:
         await self.feed.stop()
 
     async def run_forever(self) -> None:
+        """Serve until SIGINT or SIGTERM (handled explicitly: either may arrive ignored or from systemd)."""
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stopping.set)
         await self.start()
         try:
-            await asyncio.Event().wait()
+            await stopping.wait()
         finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
             await self.stop()
