@@ -12,11 +12,13 @@ from pathlib import Path
 import httpx
 
 from pychami.core.auth import LocalIssuer
+from pychami.core.settings import load_settings
 
 
 def main() -> None:
     data_dir, port = Path(sys.argv[1]), int(sys.argv[2])
-    issuer = LocalIssuer.load_or_create(data_dir, "http://172.16.0.254:8081", "pychami")
+    settings = load_settings(data_dir=data_dir)
+    issuer = LocalIssuer.load_or_create(data_dir, settings.token_issuer, settings.auth.audience)
     token = issuer.issue("bench", ["cloud-init:write"], 600)
     resp = httpx.post(
         f"http://127.0.0.1:{port}/cloud-init/admin/cluster-defaults",
