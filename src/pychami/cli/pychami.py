@@ -150,13 +150,12 @@ def serve(
         auth=settings.auth.mode.value,
     )
     if settings.auth.mode is AuthMode.LOCAL:
-        hint = (
-            f"--data-dir {settings.data_dir}" if data_dir or settings.data_dir != Path("pychami-data") else ""
-        )
+        # The absolute data directory: the token must be signed with this server's key, from any cwd.
         click.echo(
             "pychami: get an admin token with:\n"
-            f"  export DEMO_ACCESS_TOKEN=$(pychami token create {hint} --sub admin --scope admin)".rstrip()
-            + f"\npychami: API at {settings.base_url}",
+            f"  export DEMO_ACCESS_TOKEN=$(pychami token create --data-dir {settings.data_dir.resolve()}"
+            " --sub admin --scope admin --ttl 8h)"
+            f"\npychami: API at {settings.base_url}",
             err=True,
         )
     uvicorn.run(
