@@ -43,7 +43,6 @@ def build(ctx: AppContext) -> list[APIRouter]:
             raise NotFound(f"no such boot file: {key}")
         return resolved
 
-    @router.api_route(f"/{BUCKET}/{{key:path}}", methods=["GET", "HEAD"])
     async def boot_file(key: str, request: Request) -> Response:
         """A published kernel, initramfs or SquashFS (public: nodes fetch them without a token)."""
         if "\x00" in key:
@@ -64,4 +63,9 @@ def build(ctx: AppContext) -> list[APIRouter]:
             )
         return FileResponse(path, media_type="application/octet-stream")
 
+    # Two routes, not one with two methods: OpenAPI wants one operation id per method, and FastAPI
+    # gives every method of a route the same one.
+    path = f"/{BUCKET}/{{key:path}}"
+    router.add_api_route(path, boot_file, methods=["GET"], name="boot_file")
+    router.add_api_route(path, boot_file, methods=["HEAD"], name="boot_file_head", include_in_schema=False)
     return [router]
