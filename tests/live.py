@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -57,20 +58,57 @@ class Server:
         return out.stdout.strip()
 
 
+def _healthy(url: str, netns: str | None) -> bool:
+    """GET ``url`` (from inside ``netns`` when given); True on 200."""
+
+    def probe() -> bool:
+        try:
+            return httpx.get(url, timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    if netns is None:
+        return probe()
+    from tests.netboot.netns import entered
+
+    # setns(2) is per thread: probe from a short-lived thread so this one stays where it is.
+    result: list[bool] = []
+
+    def run() -> None:
+        with entered(netns):
+            result.append(probe())
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    return bool(result and result[0])
+
+
 @contextmanager
-def pychami_server(data: Path, db: str | None = None, extra: Sequence[str] = ()) -> Iterator[Server]:
-    port = free_port()
+def pychami_server(
+    data: Path,
+    db: str | None = None,
+    extra: Sequence[str] = (),
+    *,
+    listen: str | None = None,
+    netns: str | None = None,
+    log_level: str = "WARNING",
+) -> Iterator[Server]:
+    """Start ``pychami serve`` (on a free loopback port, or ``listen``; inside ``netns`` when given)."""
+    listen = listen or f"127.0.0.1:{free_port()}"
+    port = int(listen.rsplit(":", 1)[1])
     cmd = [
+        *(["ip", "netns", "exec", netns] if netns else []),
         sys.executable,
         "-m",
         "pychami.cli.pychami",
         "serve",
         "--listen",
-        f"127.0.0.1:{port}",
+        listen,
         "--data-dir",
         str(data),
         "--log-level",
-        "WARNING",
+        log_level,
         *extra,
     ]
     if db:
@@ -92,15 +130,12 @@ def pychami_server(data: Path, db: str | None = None, extra: Sequence[str] = ())
         cmd += ["--db", db]
     log = (data.parent / f"serve-{port}.log").open("wb")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
-    base = f"http://127.0.0.1:{port}"
+    base = f"http://{listen}"
     try:
         deadline = time.monotonic() + 60
         while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
+            if _healthy(f"{base}/healthz", netns):
+                break
             if time.monotonic() > deadline or proc.poll() is not None:
                 log.flush()
                 raise RuntimeError(
