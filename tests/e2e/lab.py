@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,14 @@ from tests.cli.liveserver import BIN, Live
 from tests.live import Server, pychami_server
 
 SCENARIO = Path(os.environ.get("PYCHAMI_SCENARIO", "/work/shared/scenario"))
+_TESTS = Path(__file__).resolve().parent.parent
+#: The repository's copies of the scenario files, used when the shared scenario directory is absent.
+_COPIES = {
+    "nodes.yaml": _TESTS / "cloudinit" / "data" / "nodes.yaml",
+    "boot-debug.yaml": _TESTS / "bss" / "data" / "boot-debug.yaml",
+    "cloud-init/defaults.yaml": _TESTS / "cloudinit" / "data" / "defaults.yaml",
+    "cloud-init/computes.yaml": _TESTS / "cloudinit" / "data" / "computes.yaml",
+}
 SERVER_IP = "172.16.0.254"
 SUBNET = "172.16.0.0/24"
 API = f"http://{SERVER_IP}:8081"
@@ -134,13 +142,20 @@ class NetnsLive(Live):
     """``ochami`` and friends run as a user would, but inside the namespace (the API is only there)."""
 
     netns: str = ""
+    trace: Callable[[str], None] | None = None
+    """Shown each command and its output (the demo)."""
 
     def sh(self, command: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
+        if self.trace:
+            self.trace(f"$ {command}")
+        res = subprocess.run(
             ["ip", "netns", "exec", self.netns, "bash", "-o", "pipefail", "-c", command],
             env=self.env, cwd=self.home, input=input, capture_output=True, text=True, timeout=120,
             check=False,
         )  # fmt: skip
+        if self.trace and (res.stdout or res.stderr):
+            self.trace((res.stdout + res.stderr).rstrip("\n"))
+        return res
 
     def ok(self, command: str) -> str:
         """Run ``command``; its stdout, or an error with everything it printed."""
@@ -178,7 +193,12 @@ class Lab:
 
 
 @contextlib.contextmanager
-def boot_lab(workdir: Path, data: Path | None = None, tag: str | None = None) -> Iterator[Lab]:
+def boot_lab(
+    workdir: Path,
+    data: Path | None = None,
+    tag: str | None = None,
+    trace: Callable[[str], None] | None = None,
+) -> Iterator[Lab]:
     """Segment + RA + ``pychami serve`` with DHCP/TFTP on the bridge + ochami configured for it."""
     workdir.mkdir(parents=True, exist_ok=True)
     data = data or workdir / "data"
@@ -198,22 +218,28 @@ def boot_lab(workdir: Path, data: Path | None = None, tag: str | None = None) ->
                 "DEMO_ACCESS_TOKEN": srv.token(),
                 "LANG": "C.UTF-8",
             }
-            cli = NetnsLive(srv.base, env, workdir, seg.netns)
+            cli = NetnsLive(srv.base, env, workdir, seg.netns, trace)
             cli.ok(f"ochami config cluster set --user --default demo cluster.uri {API}")
             yield Lab(seg, srv, cli, workdir)
+
+
+def scenario_file(name: str) -> Path:
+    """A file of the example cluster: the shared scenario directory, else the repository's copy."""
+    path = SCENARIO / name
+    return path if path.exists() else _COPIES[name]
 
 
 def load_scenario(lab: Lab, kernel: str, initrd: str, params: str) -> None:
     """The scenario with ochami: nodes, boot parameters (these kernel/initrd/params for its five MACs),
     cloud-init defaults and the compute group's cloud-config."""
     cli, work = lab.cli, lab.workdir
-    cli.ok(f"ochami discover static -f yaml -d @{SCENARIO / 'nodes.yaml'}")
-    boot = yaml.safe_load((SCENARIO / "boot-debug.yaml").read_text())
+    cli.ok(f"ochami discover static -f yaml -d @{scenario_file('nodes.yaml')}")
+    boot = yaml.safe_load(scenario_file("boot-debug.yaml").read_text())
     boot.update(kernel=kernel, initrd=initrd, params=params)
     (work / "boot.yaml").write_text(yaml.safe_dump(boot, sort_keys=False))
     cli.ok("ochami bss boot params set -f yaml -d @boot.yaml")
-    cli.ok(f"ochami cloud-init defaults set -f yaml -d @{SCENARIO / 'cloud-init' / 'defaults.yaml'}")
-    computes = (SCENARIO / "cloud-init" / "computes.yaml").read_bytes()
+    cli.ok(f"ochami cloud-init defaults set -f yaml -d @{scenario_file('cloud-init/defaults.yaml')}")
+    computes = scenario_file("cloud-init/computes.yaml").read_bytes()
     group = {
         "name": "compute",
         "description": "compute config",
@@ -229,23 +255,24 @@ FIRMWARES = ("bios", "uefi")
 def qemu_argv(
     lab: Lab,
     firmware: str,
-    console: Path | None,
+    console: Path,
     *,
     mac: str = NODE_MAC,
     memory: int = 512,
     cpus: int = 1,
+    attach: bool = False,
 ) -> list[str]:
     """QEMU (TCG) on the lab's tap. ``bios``: SeaBIOS + QEMU's iPXE NIC ROM; ``uefi``: OVMF with the NIC
-    ROM disabled, so OVMF's own PXE fetches iPXE by TFTP. ``console`` None attaches it to stdio."""
+    ROM disabled, so OVMF's own PXE fetches iPXE by TFTP. The serial console is written to ``console``;
+    ``attach`` also puts it on this terminal (Ctrl-a x quits, Ctrl-a c toggles QEMU's monitor)."""
     nic = f"virtio-net-pci,netdev=n0,mac={mac},bootindex=1"
     argv = [
         "qemu-system-x86_64", "-accel", "tcg", "-m", str(memory), "-smp", str(cpus),
         "-nodefaults", "-nographic", "-no-reboot",
         "-netdev", f"tap,id=n0,ifname={lab.seg.tap},script=no,downscript=no",
     ]  # fmt: skip
-    if console is None:
-        # Ctrl-a x quits, Ctrl-a c toggles the monitor.
-        argv += ["-chardev", "stdio,id=con,mux=on,signal=off", "-serial", "chardev:con"]
+    if attach:
+        argv += ["-chardev", f"stdio,id=con,mux=on,signal=off,logfile={console}", "-serial", "chardev:con"]
         argv += ["-mon", "chardev=con"]
     else:
         argv += ["-monitor", "none", "-serial", f"file:{console}"]

@@ -1,52 +1,20 @@
-"""Fixtures for the image-builder tests: real registry + S3 servers, a shared build cache, a build runner."""
+"""Helpers of the image-builder tests: a build runner and scenario configs.
+
+The session's registry + S3 servers (``servers``) and build cache (``build_cache``) are fixtures of
+``tests/conftest.py``: the end-to-end boot tests build the same scenario images with them.
+"""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
-from tests.imagebuild.servers import S3, Registry, registry, seaweedfs
+from tests.imagebuild.servers import Servers
 
 SCENARIO = Path(__file__).parent / "scenario"
-#: The one Debian mirror reachable from these machines (see /etc/apt/sources.list.d/debian.sources).
-DEBIAN_MIRROR = os.environ.get("PYCHAMI_TEST_DEBIAN_MIRROR", "http://deb.debian.org/debian")
-
-
-@dataclass
-class Servers:
-    """The registry and the S3 server of a test session."""
-
-    registry: Registry
-    s3: S3
-
-    def fill(self, text: str) -> str:
-        """Replace the scenario's ${...} placeholders."""
-        return (
-            text.replace("${DEBIAN_MIRROR}", DEBIAN_MIRROR)
-            .replace("${REGISTRY}", self.registry.host)
-            .replace("${S3_ENDPOINT}", self.s3.endpoint)
-        )
-
-
-@pytest.fixture(scope="session")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    """docker-registry and SeaweedFS on 127.0.0.1, for the whole session."""
-    tmp = tmp_path_factory.mktemp("ib-servers")
-    with registry(tmp / "registry") as reg, seaweedfs(tmp / "s3") as s3:
-        yield Servers(reg, s3)
-
-
-@pytest.fixture(scope="session")
-def build_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One build cache for the session, so debootstrap runs once (PYCHAMI_TEST_IMAGEBUILD_CACHE keeps it)."""
-    keep = os.environ.get("PYCHAMI_TEST_IMAGEBUILD_CACHE")
-    return Path(keep) if keep else tmp_path_factory.mktemp("ib-cache")
 
 
 @dataclass

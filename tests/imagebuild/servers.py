@@ -18,6 +18,8 @@ from pathlib import Path
 
 import httpx
 
+#: The one Debian mirror reachable from these machines (see /etc/apt/sources.list.d/debian.sources).
+DEBIAN_MIRROR = os.environ.get("PYCHAMI_TEST_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 S3_ACCESS = "testing"
 S3_SECRET = "testingsecret"
 
@@ -154,3 +156,19 @@ def seaweedfs(tmp: Path) -> Iterator[S3]:
     finally:
         _stop(proc)
         log.close()
+
+
+@dataclass
+class Servers:
+    """The registry and the S3 server of a test session."""
+
+    registry: Registry
+    s3: S3
+
+    def fill(self, text: str) -> str:
+        """Replace the scenario's ${...} placeholders."""
+        return (
+            text.replace("${DEBIAN_MIRROR}", DEBIAN_MIRROR)
+            .replace("${REGISTRY}", self.registry.host)
+            .replace("${S3_ENDPOINT}", self.s3.endpoint)
+        )

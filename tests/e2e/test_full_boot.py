@@ -1,0 +1,75 @@
+"""Full loop: the scenario's compute-debug image, built by the real ``image-build`` (base -> compute ->
+debug), boots a QEMU VM (TCG) through pychami with a live root from its SquashFS; cloud-init against
+pychami names the node, installs the SSH key and phones home."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.images import DebugImage, build_debug_image, live_params
+from tests.e2e.lab import (
+    API,
+    NODE_HOSTNAME,
+    NODE_XNAME,
+    ConsoleTimeout,
+    boot_lab,
+    events_of,
+    load_scenario,
+    node,
+    stages,
+)
+from tests.imagebuild.servers import Servers
+
+pytestmark = [pytest.mark.netns, pytest.mark.slow, pytest.mark.integration]
+
+#: Generous bounds for TCG on a busy 2-core machine (a quiet one boots to the prompt in ~2-3 minutes).
+LOGIN_TIMEOUT = 480
+PHONE_HOME_TIMEOUT = 180
+
+
+@pytest.fixture(scope="module")
+def debug_image(
+    e2e_host: None, servers: Servers, build_cache: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[DebugImage, Path]:
+    """The three scenario layers built with the session's registry, S3 and build cache."""
+    work = tmp_path_factory.mktemp("e2e-full")
+    return build_debug_image(servers, build_cache, work, work / "data"), work
+
+
+def test_full_loop(debug_image: tuple[DebugImage, Path]) -> None:
+    """PXE -> iPXE -> boot script -> the image's kernel + initramfs -> live root fetched from pychami ->
+    cloud-init sets hostname nid001, installs root's SSH key, phones home; the console shows the login."""
+    image, work = debug_image
+    with boot_lab(work / "lab", data=work / "data") as lab:
+        kernel = f"{API}/boot-images/{image.kernel_key}"
+        initrd = f"{API}/boot-images/{image.initrd_key}"
+        squashfs = f"{API}/boot-images/{image.squashfs_key}"
+        load_scenario(lab, kernel, initrd, live_params(squashfs))
+        with node(lab, "bios", "full-bios", memory=2048, cpus=2) as vm:
+            vm.wait_for(f"{NODE_HOSTNAME} login:", LOGIN_TIMEOUT)
+            deadline = time.monotonic() + PHONE_HOME_TIMEOUT
+            while "cloud-init done" not in stages(events_of(lab, NODE_XNAME)):
+                if time.monotonic() > deadline:
+                    raise ConsoleTimeout(f"no phone-home; console:\n{vm.text()[-6000:]}")
+                time.sleep(2)
+            console = vm.text()
+        assert f"Trying wget {squashfs}?.squashfs" in console
+        assert "Authorized keys from /root/.ssh/authorized_keys for user root" in console
+        assert "admin@demo" in console
+        phoned = lab.get(f"/cloud-init/admin/phone-home/{NODE_XNAME}")
+        assert phoned
+        # TODO(timeline): once `pychami status` and /boot-events/v1 are on main, assert them here; until
+        # then the recorded events are read from the server's database.
+        seen = stages(events_of(lab, NODE_XNAME))
+        for stage in (
+            "bootscript",
+            "kernel",
+            "initrd",
+            "root image",
+            "cloud-init meta-data",
+            "cloud-init done",
+        ):
+            assert stage in seen, (stage, seen)
