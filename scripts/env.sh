@@ -9,7 +9,9 @@ if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; th
   exit 1
 fi
 stamp="$VENV/.pychami-installed"
-want="$(cat "$ROOT/pyproject.toml" "$ROOT"/ci/pip/*.txt | sha256sum | cut -c1-16)-${PYCHAMI_EXTRAS:-}"
+want="$(cat "$ROOT/pyproject.toml" "$ROOT"/ci/pip/*.txt "$ROOT/ci/constraints.txt" | sha256sum | cut -c1-16)-${PYCHAMI_EXTRAS:-}"
+# Install the versions the suite was last green with (a new release must not break a fresh checkout).
+export PIP_CONSTRAINT="$ROOT/ci/constraints.txt"
 if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
 fi

@@ -34,6 +34,7 @@ from pychami.core.web import (
 from pychami.netboot import module as netboot_module
 from pychami.smd import module as smd_module
 from pychami.smd.service import SMDInventorySource
+from pychami.status import module as status_module
 
 #: Every HTTP service of the all-in-one server, in mount order.
 SERVICES: Sequence[ServiceModule] = (
@@ -42,6 +43,7 @@ SERVICES: Sequence[ServiceModule] = (
     cloudinit_module,
     netboot_module,
     bootfiles_module,
+    status_module,
 )
 
 

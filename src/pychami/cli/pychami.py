@@ -9,6 +9,7 @@ import click
 
 from pychami import __version__
 from pychami.cli.common import handle_errors
+from pychami.cli.status import status
 from pychami.core.auth import LocalIssuer, parse_ttl
 from pychami.core.errors import BadRequest, ConfigError
 from pychami.core.logs import configure_logging, get_logger
@@ -275,6 +276,9 @@ def db_upgrade(data_dir: Path | None, db: str | None, config: Path | None) -> No
     upgrade_schema(database)
     click.echo("schema at: " + " ".join(sorted(migrate.current(database, migration_dirs()))))
     database.dispose()
+
+
+main.add_command(status)
 
 
 if __name__ == "__main__":  # pragma: no cover

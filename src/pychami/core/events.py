@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,29 +110,49 @@ class BootEventRecorder:
             self.flush()
 
     def timeline(
-        self, xname: str | None = None, mac: str | None = None, limit: int = 1000
+        self,
+        xname: str | None = None,
+        mac: str | None = None,
+        limit: int = 1000,
+        *,
+        macs: Sequence[str] = (),
     ) -> list[BootEvent]:
-        """Events of one node (by xname or MAC), oldest first."""
+        """The newest ``limit`` events of one node (by xname or any of its MACs), oldest first."""
         self.flush()
+        wanted = [m.lower() for m in (*([mac] if mac else []), *macs)]
         conds = []
         if xname:
             conds.append(boot_events.c.xname == xname)
-        if mac:
-            conds.append(boot_events.c.mac == mac.lower())
-        query = sa.select(boot_events).order_by(boot_events.c.ts, boot_events.c.id).limit(limit)
+        if wanted:
+            conds.append(boot_events.c.mac.in_(wanted))
+        query = sa.select(boot_events).order_by(boot_events.c.ts.desc(), boot_events.c.id.desc()).limit(limit)
         if conds:
             query = query.where(sa.or_(*conds))
         with self._db.read() as conn:
             rows = conn.execute(query).mappings().all()
-        return [
-            BootEvent(
-                ts=r["ts"] if r["ts"].tzinfo else r["ts"].replace(tzinfo=dt.UTC),
-                stage=r["stage"],
-                source=r["source"],
-                xname=r["xname"],
-                mac=r["mac"],
-                ip=r["ip"],
-                detail=r["detail"],
-            )
-            for r in rows
-        ]
+        return [_event(r) for r in reversed(rows)]
+
+    def since(self, start: dt.datetime) -> list[BootEvent]:
+        """Every event recorded at or after ``start``, oldest first (the status of a whole boot storm)."""
+        self.flush()
+        query = (
+            sa.select(boot_events)
+            .where(boot_events.c.ts >= start)
+            .order_by(boot_events.c.ts, boot_events.c.id)
+        )
+        with self._db.read() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [_event(r) for r in rows]
+
+
+def _event(r: sa.RowMapping) -> BootEvent:
+    ts: dt.datetime = r["ts"]
+    return BootEvent(
+        ts=ts if ts.tzinfo else ts.replace(tzinfo=dt.UTC),
+        stage=r["stage"],
+        source=r["source"],
+        xname=r["xname"],
+        mac=r["mac"],
+        ip=r["ip"],
+        detail=r["detail"],
+    )
