@@ -19,7 +19,7 @@ from pathlib import Path
 
 from tests.e2e.artifacts import busybox_initramfs, debian_kernel, static_busybox
 from tests.e2e.images import build_debug_image, live_params
-from tests.e2e.lab import API, FIRMWARES, NODE_XNAME, SEED, boot_lab, events_of, load_scenario, node, stages
+from tests.e2e.lab import API, FIRMWARES, SEED, boot_lab, load_scenario, node, timeline
 from tests.imagebuild.servers import Servers, registry, seaweedfs
 
 
@@ -53,7 +53,7 @@ def full(tmp: Path, cache: Path) -> list[tuple[str, str]]:
         )
         with node(lab, "bios", "bench-full", memory=2048, cpus=2) as vm:
             login = vm.wait_for("nid001 login:", 900)
-            while "cloud-init done" not in stages(events_of(lab, NODE_XNAME)):
+            while timeline(lab)["last_stage"] != "phone-home":
                 if time.monotonic() - vm.started > 1200:
                     raise SystemExit("no phone-home")
                 time.sleep(1)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as dt
 import os
 import shutil
 import signal
@@ -29,9 +28,9 @@ from tests.e2e.lab import (
     SEED,
     Lab,
     boot_lab,
-    events_of,
     load_scenario,
     qemu_argv,
+    status,
     stop,
 )
 
@@ -115,19 +114,10 @@ def full_boot(lab: Lab, work: Path) -> None:
     )
 
 
-def timeline(lab: Lab) -> None:
-    say(f"== boot events of {NODE_XNAME}")
-    # TODO(timeline): print `pychami status x1000c0s0b0n0` once it is on main.
-    events = events_of(lab, NODE_XNAME)
-    if not events:
-        show("(none)")
-    t0 = None
-    for e in events:
-        ts = e["time"]
-        now = dt.datetime.fromisoformat(ts)
-        t0 = t0 or now
-        detail = " ".join(f"{k}={v}" for k, v in (e["detail"] or {}).items())
-        show(f"{ts[11:23]}  +{(now - t0).total_seconds():7.2f}s  {e['stage']:<22} {e['source']:<10} {detail}")
+def show_timeline(lab: Lab) -> None:
+    say(f"== the node's boot timeline (pychami status; also GET {API}/boot-events/v1/nodes/{NODE_XNAME})")
+    show(f"$ pychami status {NODE_XNAME} --data-dir {lab.data}")
+    show(status(lab, NODE_XNAME, fmt="table").rstrip("\n"))
 
 
 def boot(lab: Lab, args: argparse.Namespace) -> int:
@@ -172,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
                 fast_boot(lab)
             boot(lab, args)
             time.sleep(1)  # the last events are flushed every 0.5 s
-            timeline(lab)
+            show_timeline(lab)
         return 0
     except KeyboardInterrupt:
         say("interrupted: cleaning up")

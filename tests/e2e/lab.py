@@ -16,10 +16,9 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -186,10 +185,10 @@ class Lab:
         shutil.copyfile(path, dest)
         return f"{API}/boot-images/{key}"
 
-    def get(self, path: str, token: bool = True) -> Any:
-        """GET an API path from inside the namespace with curl; the JSON answer."""
-        auth = '-H "Authorization: Bearer $DEMO_ACCESS_TOKEN" ' if token else ""
-        return json.loads(self.cli.ok(f"curl -sf {auth}{API}{path}"))
+    def get(self, path: str, token: str | None = None) -> Any:
+        """GET an API path from inside the namespace with curl (admin token unless told); the JSON."""
+        bearer = token or "$DEMO_ACCESS_TOKEN"
+        return json.loads(self.cli.ok(f'curl -sf -H "Authorization: Bearer {bearer}" {API}{path}'))
 
 
 @contextlib.contextmanager
@@ -342,25 +341,23 @@ def node(lab: Lab, firmware: str, name: str, **kw: Any) -> Iterator[VM]:
         log.close()
 
 
-def events_of(lab: Lab, xname: str) -> list[dict[str, Any]]:
-    """The node's boot events, read from the server's database (what the timeline readers show)."""
-    code = (
-        "import json, sys\n"
-        "from pychami.core.db import Database\n"
-        "from pychami.core.events import BootEventRecorder\n"
-        f"db = Database.from_url('sqlite:///{lab.data / 'pychami.db'}')\n"
-        f"evs = BootEventRecorder(db).timeline(xname={xname!r})\n"
-        "json.dump([{'time': e.ts.isoformat(), 'stage': e.stage, 'source': e.source, 'mac': e.mac,"
-        " 'ip': e.ip, 'detail': e.detail} for e in evs], sys.stdout)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return list(json.loads(out.stdout))
+def status(lab: Lab, ident: str = NODE_XNAME, fmt: str = "json") -> str:
+    """``pychami status IDENT`` against the server's data directory, as an admin runs it."""
+    res = subprocess.run(
+        [str(BIN / "pychami"), "status", ident, "--data-dir", str(lab.data), "-F", fmt],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    if res.returncode != 0:
+        raise RuntimeError(f"pychami status {ident} failed ({res.returncode}):\n{res.stdout}{res.stderr}")
+    return res.stdout
 
 
-def stages(events: Sequence[dict[str, Any]]) -> list[str]:
-    """The distinct stages in order of first appearance."""
-    seen: list[str] = []
-    for e in events:
-        if e["stage"] not in seen:
-            seen.append(e["stage"])
-    return seen
+def timeline(lab: Lab, ident: str = NODE_XNAME) -> dict[str, Any]:
+    """The node's boot timeline document from ``pychami status -F json``."""
+    doc: dict[str, Any] = json.loads(status(lab, ident))
+    return doc
+
+
+def reached(doc: dict[str, Any]) -> list[str]:
+    """The stages of a timeline document that were reached, in boot order."""
+    return [s["stage"] for s in doc["stages"] if s["reached"]]

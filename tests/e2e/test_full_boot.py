@@ -16,10 +16,11 @@ from tests.e2e.lab import (
     NODE_XNAME,
     ConsoleTimeout,
     boot_lab,
-    events_of,
     load_scenario,
     node,
-    stages,
+    reached,
+    status,
+    timeline,
 )
 from tests.imagebuild.servers import Servers
 
@@ -51,7 +52,7 @@ def test_full_loop(debug_image: tuple[DebugImage, Path]) -> None:
         with node(lab, "bios", "full-bios", memory=2048, cpus=2) as vm:
             vm.wait_for(f"{NODE_HOSTNAME} login:", LOGIN_TIMEOUT)
             deadline = time.monotonic() + PHONE_HOME_TIMEOUT
-            while "cloud-init done" not in stages(events_of(lab, NODE_XNAME)):
+            while timeline(lab)["last_stage"] != "phone-home":
                 if time.monotonic() > deadline:
                     raise ConsoleTimeout(f"no phone-home; console:\n{vm.text()[-6000:]}")
                 time.sleep(2)
@@ -61,15 +62,14 @@ def test_full_loop(debug_image: tuple[DebugImage, Path]) -> None:
         assert "admin@demo" in console
         phoned = lab.get(f"/cloud-init/admin/phone-home/{NODE_XNAME}")
         assert phoned
-        # TODO(timeline): once `pychami status` and /boot-events/v1 are on main, assert them here; until
-        # then the recorded events are read from the server's database.
-        seen = stages(events_of(lab, NODE_XNAME))
-        for stage in (
-            "bootscript",
-            "kernel",
-            "initrd",
-            "root image",
-            "cloud-init meta-data",
-            "cloud-init done",
-        ):
-            assert stage in seen, (stage, seen)
+        doc = timeline(lab)
+        assert (doc["last_stage"], doc["complete"]) == ("phone-home", True)
+        assert reached(doc) == [
+            "DHCP (iPXE)", "boot script", "kernel", "initrd", "root image", "DHCP (OS)",
+            "cloud-init meta-data", "phone-home",
+        ]  # fmt: skip
+        root = next(s for s in doc["stages"] if s["stage"] == "root image")
+        assert root["detail"]["key"] == image.squashfs_key
+        api = lab.get(f"/boot-events/v1/nodes/{NODE_XNAME}", token=lab.server.token("smd:read"))
+        assert reached(api) == reached(doc)
+        assert "phone-home" in status(lab, fmt="table").splitlines()[-1]
