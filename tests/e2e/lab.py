@@ -197,14 +197,20 @@ def boot_lab(
     data: Path | None = None,
     tag: str | None = None,
     trace: Callable[[str], None] | None = None,
+    settings: dict[str, Any] | None = None,
 ) -> Iterator[Lab]:
-    """Segment + RA + ``pychami serve`` with DHCP/TFTP on the bridge + ochami configured for it."""
+    """Segment + RA + ``pychami serve`` with DHCP/TFTP on the bridge + ochami configured for it.
+    ``settings``: a pychami config file's content (e.g. ``{"netboot": {"hostname": "{xname}"}}``)."""
     workdir.mkdir(parents=True, exist_ok=True)
     data = data or workdir / "data"
+    config: list[str] = []
+    if settings:
+        (workdir / "pychami.yaml").write_text(yaml.safe_dump(settings))
+        config = ["--config", str(workdir / "pychami.yaml")]
     with segment(tag) as seg, router_advertisements(seg, workdir):
         extra = [
             "--interface", seg.bridge, "--server-ip", SERVER_IP, "--subnet", SUBNET,
-            "--router", SERVER_IP, "--dns", SERVER_IP, "--boot-url", API,
+            "--router", SERVER_IP, "--dns", SERVER_IP, "--boot-url", API, *config,
         ]  # fmt: skip
         with pychami_server(
             data, extra=extra, listen=f"{SERVER_IP}:8081", netns=seg.netns, log_level="INFO"

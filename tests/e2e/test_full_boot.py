@@ -4,6 +4,7 @@ pychami names the node, installs the SSH key and phones home."""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -44,7 +45,10 @@ def test_full_loop(debug_image: tuple[DebugImage, Path]) -> None:
     """PXE -> iPXE -> boot script -> the image's kernel + initramfs -> live root fetched from pychami ->
     cloud-init sets hostname nid001, installs root's SSH key, phones home; the console shows the login."""
     image, work = debug_image
-    with boot_lab(work / "lab", data=work / "data") as lab:
+    # DHCP hands out the xname as host name (option 12), cloud-init's meta-data says nid001: the login
+    # prompt shows which of the two named the node.
+    dhcp_names = {"netboot": {"hostname": "{xname}"}}
+    with boot_lab(work / "lab", data=work / "data", settings=dhcp_names) as lab:
         kernel = f"{API}/boot-images/{image.kernel_key}"
         initrd = f"{API}/boot-images/{image.initrd_key}"
         squashfs = f"{API}/boot-images/{image.squashfs_key}"
@@ -58,6 +62,10 @@ def test_full_loop(debug_image: tuple[DebugImage, Path]) -> None:
                 time.sleep(2)
             console = vm.text()
         assert f"Trying wget {squashfs}?.squashfs" in console
+        assert re.search(
+            rf"IP-Config: eth0 complete \(dhcp from 172\.16\.0\.254\):\n.*\n.*\n host +: {NODE_XNAME}",
+            console,
+        )
         assert "Authorized keys from /root/.ssh/authorized_keys for user root" in console
         assert "admin@demo" in console
         phoned = lab.get(f"/cloud-init/admin/phone-home/{NODE_XNAME}")
