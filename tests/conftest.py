@@ -22,7 +22,6 @@ from fastapi.testclient import TestClient
 from pychami.core.db import Database
 from pychami.core.settings import Settings, load_settings
 from pychami.server import create_app, upgrade_schema
-from tests.imagebuild.servers import Servers, registry, seaweedfs
 from tests.pgserver import postgres_cluster
 
 _counter = itertools.count()
@@ -138,14 +137,6 @@ def token_for(app: FastAPI) -> Callable[..., str]:
         return issue(app, *scopes, ttl=ttl)
 
     return make
-
-
-@pytest.fixture(scope="session")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    """docker-registry and SeaweedFS on 127.0.0.1, for the whole session (image builds, e2e boots)."""
-    tmp = tmp_path_factory.mktemp("ib-servers")
-    with registry(tmp / "registry") as reg, seaweedfs(tmp / "s3") as s3:
-        yield Servers(reg, s3)
 
 
 @pytest.fixture(scope="session")

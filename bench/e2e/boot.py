@@ -26,6 +26,7 @@ from tests.imagebuild.servers import Servers, registry, seaweedfs
 def fast(firmware: str, tmp: Path) -> tuple[float, float]:
     """(QEMU start -> E2E-DONE, lab start -> E2E-DONE) in seconds."""
     t0 = time.monotonic()
+    tmp.mkdir(parents=True)
     kernel = debian_kernel()
     initrd = busybox_initramfs(kernel, static_busybox(), tmp / "initrd.img")
     with boot_lab(tmp / "lab") as lab:
@@ -39,6 +40,7 @@ def fast(firmware: str, tmp: Path) -> tuple[float, float]:
 
 def full(tmp: Path, cache: Path) -> list[tuple[str, str]]:
     rows = []
+    tmp.mkdir(parents=True)
     t0 = time.monotonic()
     with registry(tmp / "registry") as reg, seaweedfs(tmp / "s3") as s3:
         image = build_debug_image(Servers(reg, s3), cache, tmp, tmp / "data")

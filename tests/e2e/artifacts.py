@@ -45,7 +45,11 @@ def unpacked_deb(package: str, cache: Path) -> Path:
     debs.mkdir(exist_ok=True)
     found = sorted(debs.glob(f"{package}_*.deb"))
     if not found:
-        _run("apt-get", "download", package, cwd=debs)
+        try:
+            _run("apt-get", "download", package, cwd=debs)
+        except RuntimeError:
+            _run("apt-get", "update", "-q")  # a fresh machine may have no package lists yet
+            _run("apt-get", "download", package, cwd=debs)
         found = sorted(debs.glob(f"{package}_*.deb"))
     if not found:
         raise RuntimeError(f"apt-get download {package} produced no .deb in {debs}")
@@ -60,11 +64,21 @@ def kernel_package() -> str:
     cached = sorted(cache_dir().glob("linux-image-*-amd64.root/.complete"))
     if cached:
         return cached[-1].parent.name.removesuffix(".root")
-    out = _run("apt-cache", "depends", "linux-image-amd64")
-    match = re.search(r"Depends: (linux-image-[0-9][^\s]*-amd64)", out)
-    if not match:
-        raise RuntimeError(f"cannot tell the kernel package from apt-cache:\n{out}")
-    return match.group(1)
+
+    def dependency() -> str | None:
+        res = subprocess.run(
+            ["apt-cache", "depends", "linux-image-amd64"], capture_output=True, text=True, check=False
+        )
+        match = re.search(r"Depends: (linux-image-[0-9][^\s]*-amd64)", res.stdout)
+        return match.group(1) if match else None
+
+    found = dependency()
+    if found is None:
+        _run("apt-get", "update", "-q")  # a fresh machine may have no package lists yet
+        found = dependency()
+    if found is None:
+        raise RuntimeError("apt-cache cannot tell which package linux-image-amd64 depends on")
+    return found
 
 
 @dataclass(frozen=True)
@@ -212,5 +226,6 @@ def busybox_initramfs(kernel: Kernel, busybox: Path, dest: Path) -> Path:
     archive.add("lib/modules/order", 0o100644, "".join(f"{ko.name}\n" for ko in order).encode())
     archive.add("etc/udhcpc.script", 0o100755, UDHCPC_SCRIPT.encode())
     archive.add("init", 0o100755, INIT.encode())
+    dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_bytes(gzip.compress(archive.finish(), compresslevel=1, mtime=0))
     return dest

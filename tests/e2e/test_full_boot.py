@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from tests.e2e.lab import (
     status,
     timeline,
 )
-from tests.imagebuild.servers import Servers
+from tests.imagebuild.servers import Servers, registry, seaweedfs
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow, pytest.mark.integration]
 
@@ -34,11 +35,13 @@ PHONE_HOME_TIMEOUT = 180
 
 @pytest.fixture(scope="module")
 def debug_image(
-    e2e_host: None, servers: Servers, build_cache: Path, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[DebugImage, Path]:
-    """The three scenario layers built with the session's registry, S3 and build cache."""
+    e2e_host: None, build_cache: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[DebugImage, Path]]:
+    """The three scenario layers built with registry + S3 servers of this module and the session's build
+    cache (shared with tests/imagebuild, whose images have the same names but trimmed package lists)."""
     work = tmp_path_factory.mktemp("e2e-full")
-    return build_debug_image(servers, build_cache, work, work / "data"), work
+    with registry(work / "registry") as reg, seaweedfs(work / "s3") as s3:
+        yield build_debug_image(Servers(reg, s3), build_cache, work, work / "data"), work
 
 
 def test_full_loop(debug_image: tuple[DebugImage, Path]) -> None:

@@ -1,7 +1,8 @@
 """Helpers of the image-builder tests: a build runner and scenario configs.
 
-The session's registry + S3 servers (``servers``) and build cache (``build_cache``) are fixtures of
-``tests/conftest.py``: the end-to-end boot tests build the same scenario images with them.
+The session's build cache (``build_cache``) is a fixture of ``tests/conftest.py``: the end-to-end boot
+tests build the scenario images with it too, so debootstrap runs once per session. They use registry and
+S3 servers of their own (the same image names with other package lists would collide here).
 """
 
 from __future__ import annotations
@@ -9,12 +10,23 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.imagebuild.servers import Servers
+import pytest
+
+from tests.imagebuild.servers import Servers, registry, seaweedfs
 
 SCENARIO = Path(__file__).parent / "scenario"
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    """docker-registry and SeaweedFS on 127.0.0.1, for the whole session."""
+    tmp = tmp_path_factory.mktemp("ib-servers")
+    with registry(tmp / "registry") as reg, seaweedfs(tmp / "s3") as s3:
+        yield Servers(reg, s3)
 
 
 @dataclass
