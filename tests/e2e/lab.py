@@ -19,7 +19,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -172,7 +172,6 @@ class Lab:
     server: Server
     cli: NetnsLive
     workdir: Path
-    consoles: list[Path] = field(default_factory=list)
 
     @property
     def data(self) -> Path:
@@ -337,7 +336,6 @@ def node(lab: Lab, firmware: str, name: str, **kw: Any) -> Iterator[VM]:
     """Boot a VM; always killed afterwards. Its console is ``<workdir>/<name>.console``."""
     console = lab.workdir / f"{name}.console"
     console.unlink(missing_ok=True)
-    lab.consoles.append(console)
     log = (lab.workdir / f"{name}.qemu.log").open("wb")
     proc = subprocess.Popen(qemu_argv(lab, firmware, console, **kw), stdout=log, stderr=subprocess.STDOUT)
     try:

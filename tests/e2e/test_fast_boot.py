@@ -72,6 +72,8 @@ def test_fast_loop(firmware: str, fast_artifacts: tuple[Kernel, Path], tmp_path:
         assert f"E2E-SEED {SEED}\n" in console
         assert f"E2E-HOSTNAME {NODE_HOSTNAME}\n" in console
         assert "E2E-PHONED-HOME i-" in console
+        phoned = lab.get(f"/cloud-init/admin/phone-home/{NODE_XNAME}")
+        assert (phoned["ip"], phoned["hostname"]) == (NODE_IP, NODE_HOSTNAME)
         if firmware == "uefi":
             assert "Start PXE over IPv4" in console  # OVMF's own PXE, not an iPXE option ROM
             assert "NBP filename is ipxe.efi" in console

@@ -15,6 +15,7 @@ from tests.e2e.images import DebugImage, build_debug_image, live_params
 from tests.e2e.lab import (
     API,
     NODE_HOSTNAME,
+    NODE_IP,
     NODE_XNAME,
     ConsoleTimeout,
     boot_lab,
@@ -72,7 +73,8 @@ def test_full_loop(debug_image: tuple[DebugImage, Path]) -> None:
         assert "Authorized keys from /root/.ssh/authorized_keys for user root" in console
         assert "admin@demo" in console
         phoned = lab.get(f"/cloud-init/admin/phone-home/{NODE_XNAME}")
-        assert phoned
+        assert (phoned["ip"], phoned["hostname"]) == (NODE_IP, NODE_HOSTNAME)  # posted by cloud-init
+        assert phoned["instance_id"].startswith("i-")
         doc = timeline(lab)
         assert (doc["last_stage"], doc["complete"]) == ("phone-home", True)
         assert reached(doc) == [
