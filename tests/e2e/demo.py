@@ -32,6 +32,7 @@ from tests.e2e.lab import (
     qemu_argv,
     status,
     stop,
+    timeline,
 )
 
 EPILOG = """\
@@ -129,17 +130,22 @@ def boot(lab: Lab, args: argparse.Namespace) -> int:
         return subprocess.run(argv, check=False).returncode
     marker = "login:" if args.full else "E2E-DONE"
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    done = False
     try:
         deadline = time.monotonic() + args.timeout
-        while proc.poll() is None and time.monotonic() < deadline:
-            if console.exists() and marker in console.read_text(errors="replace"):
-                time.sleep(5 if args.full else 0)
-                break
-            time.sleep(0.5)
+        while not done and proc.poll() is None and time.monotonic() < deadline:
+            text = console.read_text(errors="replace") if console.exists() else ""
+            # the full loop: the login prompt, then cloud-init's phone-home (it may come a bit later)
+            done = marker in text and (not args.full or timeline(lab)["last_stage"] == "phone-home")
+            time.sleep(0 if done else 1)
+        text = console.read_text(errors="replace") if console.exists() else ""
+        done = done or (not args.full and marker in text)  # the fast init powers off after its marker
     finally:
         stop(proc, timeout=5)
-    show(console.read_text(errors="replace") if console.exists() else "(no console output)")
-    return 0
+    show(text or "(no console output)")
+    if not done:
+        say(f"the boot did not finish ({marker!r} not seen, or no phone-home) within {args.timeout:.0f}s")
+    return 0 if done else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         del frame
         raise KeyboardInterrupt(f"signal {signum}")
 
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored
     signal.signal(signal.SIGTERM, terminate)
     signal.signal(signal.SIGHUP, terminate)
     work = args.workdir or Path(tempfile.mkdtemp(prefix="pychami-demo-"))
@@ -160,10 +167,10 @@ def main(argv: list[str] | None = None) -> int:
                 full_boot(lab, work)
             else:
                 fast_boot(lab)
-            boot(lab, args)
+            rc = boot(lab, args)
             time.sleep(1)  # the last events are flushed every 0.5 s
             show_timeline(lab)
-        return 0
+        return rc
     except KeyboardInterrupt:
         say("interrupted: cleaning up")
         return 130
