@@ -78,7 +78,7 @@ def test_full_loop(debug_image: tuple[DebugImage, Path]) -> None:
         doc = timeline(lab)
         assert (doc["last_stage"], doc["complete"]) == ("phone-home", True)
         assert reached(doc) == [
-            "DHCP (iPXE)", "boot script", "kernel", "initrd", "root image", "DHCP (OS)",
+            "DHCP (iPXE)", "boot script", "kernel", "initrd", "DHCP (OS)", "root image",
             "cloud-init meta-data", "phone-home",
         ]  # fmt: skip
         root = next(s for s in doc["stages"] if s["stage"] == "root image")

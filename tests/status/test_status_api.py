@@ -101,7 +101,7 @@ def test_pychami_status_command(booted: FastAPI, db_url: str) -> None:
     assert any(line.split() == ["TFTP", "-"] for line in lines)
     assert lines[-1].startswith("last stage: kernel; last event kernel ")
     assert lines[-1].endswith(
-        "not reached since: initrd, root image, DHCP (OS), cloud-init meta-data, phone-home"
+        "not reached since: initrd, DHCP (OS), root image, cloud-init meta-data, phone-home"
     )
     as_json = runner.invoke(main, ["status", MAC, "--data-dir", data_dir, "--db", db_url, "-F", "json"])
     assert json.loads(as_json.output)["last_stage"] == "kernel"

@@ -38,9 +38,9 @@ def uefi_boot(start: float = 0) -> list[BootEvent]:
         ev(start + 3.5, "bootscript", retry=0),
         ev(start + 4.0, "kernel", key="efi-images/vmlinuz"),
         ev(start + 5.0, "initrd", key="efi-images/initramfs.img"),
+        ev(start + 6.0, "dhcp_discover", "os"),
+        ev(start + 6.1, "dhcp_ack", "os"),
         ev(start + 9.0, "root image", key="compute/debug/img"),
-        ev(start + 12.0, "dhcp_discover", "os"),
-        ev(start + 12.1, "dhcp_ack", "os"),
         ev(start + 40.0, "cloud-init meta-data"),
         ev(start + 60.0, "cloud-init done"),
     ]
@@ -75,7 +75,7 @@ def test_stalled_node_shows_last_stage() -> None:
     tl = summarize("n", uefi_boot()[:11])
     assert tl.last_stage == "initrd"
     assert not tl.complete
-    assert tl.to_json()["stages"][6] == {
+    assert tl.to_json()["stages"][7] == {
         "stage": "root image",
         "reached": False,
         "time": None,

@@ -106,7 +106,7 @@ def status(
 
     \b
     Stages, in boot order: DHCP (firmware), TFTP, DHCP (iPXE), boot script, kernel, initrd,
-    root image, DHCP (OS), cloud-init meta-data, phone-home. A node that stalls shows the
+    DHCP (OS), root image, cloud-init meta-data, phone-home. A node that stalls shows the
     last stage it reached. The same documents: GET /boot-events/v1/nodes/NODE (scope smd:read).
 
     \b

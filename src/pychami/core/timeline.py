@@ -1,7 +1,7 @@
 """A node's boot timeline: its raw boot events folded into the stages of its latest boot.
 
 A diskless boot walks a fixed path (firmware DHCP, TFTP of iPXE, iPXE's DHCP, the boot script, kernel,
-initrd, root image, the booted OS's DHCP, cloud-init, phone-home). Not every boot touches every stage
+initrd, the booted system's DHCP, the root image, cloud-init, phone-home). Not every boot touches every stage
 (QEMU's and many NICs' ROMs already are iPXE, so there is no firmware DHCP nor TFTP), so a stage is
 *reached* or not, and the furthest one reached is where the node is, or where it stalled.
 """
@@ -36,8 +36,9 @@ STAGES: Sequence[tuple[str, Callable[[BootEvent], bool]]] = (
     ("boot script", _stage("bootscript")),
     ("kernel", _stage("kernel")),
     ("initrd", _stage("initrd")),
-    ("root image", _stage("root image")),
+    # The initramfs configures the network before it fetches a live root (live-boot, dracut).
     ("DHCP (OS)", _dhcp_ack("os")),
+    ("root image", _stage("root image")),
     ("cloud-init meta-data", _stage("cloud-init meta-data")),
     ("phone-home", _stage("cloud-init done")),
 )
