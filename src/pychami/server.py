@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import socket
+import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,6 +25,7 @@ from pychami.core.db import Database
 from pychami.core.errors import ConfigError
 from pychami.core.events import BootEventRecorder
 from pychami.core.inventory import ChangeSignal, InventoryCache, InventorySource
+from pychami.core.logs import get_logger
 from pychami.core.settings import AuthMode, Settings
 from pychami.core.web import (
     FAST_ROUTES,
@@ -34,6 +40,8 @@ from pychami.core.web import (
 from pychami.netboot import module as netboot_module
 from pychami.smd import module as smd_module
 from pychami.smd.service import SMDInventorySource
+
+log = get_logger("pychami.server")
 
 #: Every HTTP service of the all-in-one server, in mount order.
 SERVICES: Sequence[ServiceModule] = (
@@ -185,3 +193,113 @@ def create_app(
         access_log=settings.log_level == "DEBUG",
     )
     return app
+
+
+def serve(settings: Settings) -> None:
+    """Serve the app (and the netboot daemons) until SIGINT/SIGTERM, in ``settings.workers`` processes.
+
+    One worker: this process runs uvicorn. Several: the schema is checked once here, then each forked
+    child builds its own app (caches, database pool, boot-event recorder) and listens on its own
+    ``SO_REUSEPORT`` socket, so the kernel spreads connections over them. Only worker 0 runs the DHCP
+    and TFTP daemons. This process only supervises: a signal is passed on to every worker, and when
+    one worker dies the others are stopped too (exit status 1).
+    """
+    sqlite = settings.database_url.startswith("sqlite")
+    if settings.workers == 1:
+        app = create_app(settings, migrate_schema=sqlite)
+        if not sqlite:
+            check_schema(app.state.ctx.db)
+        _run_uvicorn(app, settings, None)
+        return
+    db = open_database(settings)
+    try:
+        if sqlite:
+            upgrade_schema(db)
+        else:
+            check_schema(db)
+    finally:
+        db.dispose()
+    build_authorizer(settings)  # the local signing key is created once, not raced by the workers
+    _reuseport_socket(settings).close()  # fail here (address in use) rather than in every worker
+    children = []
+    for index in range(settings.workers):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child (measured by the worker tests, not here)
+            status = 1
+            try:
+                _worker(settings, index)
+                status = 0
+            finally:
+                os._exit(status)
+        children.append(pid)
+    sys.exit(_supervise(children))
+
+
+def _worker(settings: Settings, index: int) -> None:  # pragma: no cover - runs in forked children
+    if index > 0:  # one DHCP/TFTP daemon per host: worker 0's
+        settings = settings.model_copy(update={"netboot": {**settings.netboot, "interfaces": []}})
+    app = create_app(settings, migrate_schema=False)
+    _run_uvicorn(app, settings, _reuseport_socket(settings))
+
+
+def _reuseport_socket(settings: Settings) -> socket.socket:
+    host = settings.listen_host
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, settings.listen_port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"cannot listen on {settings.listen}: {exc.strerror}") from exc
+    return sock
+
+
+def _run_uvicorn(app: FastAPI, settings: Settings, sock: socket.socket | None) -> None:
+    import uvicorn  # noqa: PLC0415 - only the serving process needs it
+
+    config = uvicorn.Config(
+        app,
+        host=settings.listen_host,
+        port=settings.listen_port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+        backlog=4096,
+    )
+    server = uvicorn.Server(config)
+    if sock is None:
+        server.run()
+        return
+    sock.listen(config.backlog)  # pragma: no cover - forked workers only
+    server.run(sockets=[sock])  # pragma: no cover - forked workers only
+
+
+def _supervise(children: list[int]) -> int:
+    """Wait for the workers; pass SIGINT/SIGTERM on; stop all when one dies. The exit status."""
+    alive = set(children)
+    stopping = False
+
+    def forward(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in alive:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM if signum == signal.SIGTERM else signal.SIGINT)
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    status = 0
+    try:
+        while alive:
+            pid, wait_status = os.wait()
+            alive.discard(pid)
+            code = os.waitstatus_to_exitcode(wait_status)
+            if not stopping:
+                log.error("worker process exited; stopping the others", pid=pid, status=code)
+                status = 1
+                forward(signal.SIGTERM, None)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return status
