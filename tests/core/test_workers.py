@@ -90,9 +90,7 @@ def every_worker_answers(server: Server, path: str, needle: str, timeout: float)
 def workers(tmp_path: Path, db_url: str) -> Iterator[Server]:
     config = tmp_path / "pychami.yaml"
     config.write_text(
-        "workers: 2\n"
-        f"bss: {{cache_ttl: {TTL}, inventory_ttl: {TTL}}}\n"
-        f"cloudinit: {{cache_ttl: {TTL}}}\n"
+        f"workers: 2\nbss: {{cache_ttl: {TTL}, inventory_ttl: {TTL}}}\ncloudinit: {{cache_ttl: {TTL}}}\n"
     )
     data = tmp_path / "data"
     with pychami_server(data, db=db_url, extra=["--config", str(config)]) as server:
