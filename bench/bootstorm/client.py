@@ -95,8 +95,7 @@ class Relay(asyncio.DatagramProtocol):
         self.stray = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.DatagramTransport)
-        self.transport = transport
+        self.transport = transport  # type: ignore[assignment] # uvloop's UDPTransport is no subclass
 
     def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
         try:

@@ -38,8 +38,8 @@ def summary_table(results: dict[str, dict[str, Any]]) -> list[str]:
         retries = sum(s["retries"] for s in r["stages"].values())
         lines.append(
             f"| {name} | {r['completed']:,} / {r['nodes']:,} | {r['wall_s']:.1f} | {r['dhcp_wall_s']:.1f} "
-            f"| {errors} | {retries} | {r['unfinished']} | {r['server_peak_mb']:.0f} | {r['server_cpu_s']:.1f} "
-            f"| {r['client_cpu_s']:.1f} |"
+            f"| {errors} | {retries} | {r['unfinished']} | {r['server_peak_mb']:.0f} "
+            f"| {r['server_cpu_s']:.1f} | {r['client_cpu_s']:.1f} |"
         )
     return lines
 
