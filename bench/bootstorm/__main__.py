@@ -200,6 +200,7 @@ class Bench:
             "ramp_seconds": self.args.ramp_seconds,
             "timeout": self.args.timeout,
             "steps": steps,
+            "max_inflight": self.args.http_inflight if steps == "http" else self.args.max_inflight,
             "xid_salt": int.from_bytes(os.urandom(3), "big") << 8,
             "save_dir": str(self.static) if save else "",
             "nodes": self.nodes,
@@ -438,8 +439,15 @@ def main() -> None:
     parser.add_argument("--range-kb", type=int, default=64, help="size of each kernel/initrd Range read")
     parser.add_argument("--file-mb", type=int, default=8, help="size of the kernel and initrd files")
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds each storm may take at most")
-    parser.add_argument("--peers", default="kea,dnsmasq", help="DHCP peers to run with nginx ('' for none)")
-    parser.add_argument("--no-http-only", action="store_true", help="skip the HTTP-only storms")
+    parser.add_argument(
+        "--runs",
+        default="kea,dnsmasq,http",
+        help="storms after pychami's full one: kea / dnsmasq (full, with nginx), http (HTTP-only, both)",
+    )
+    parser.add_argument("--max-inflight", type=int, default=0, help="nodes booting at once (0: no limit)")
+    parser.add_argument(
+        "--http-inflight", type=int, default=256, help="nodes at once in the HTTP-only storms (0: no limit)"
+    )
     parser.add_argument("--profile", action="store_true", help="one more pychami storm under py-spy")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "bootstorm")
     args = parser.parse_args()
@@ -461,13 +469,15 @@ def main() -> None:
         with pair.up():
             sh(*pair.run_in(pair.cli, "ip", "route", "add", "local", NODE_NET, "dev", "lo"))
             sh(*pair.run_in(pair.srv, "ip", "route", "add", NODE_NET, "via", CLIENT_IP))
+            runs = set(args.runs.split(","))
+            # Always first: it also saves what each node was served, nginx's documents.
             results["pychami"] = bench.run_pychami(args.workers, save=True)
             print(report.one_line("pychami", results["pychami"]), flush=True)
-            for dhcp in [p for p in args.peers.split(",") if p]:
+            for dhcp in [p for p in ("kea", "dnsmasq") if p in runs]:
                 name = f"{dhcp}+nginx"
                 results[name] = bench.run_peer(dhcp, args.workers)
                 print(report.one_line(name, results[name]), flush=True)
-            if not args.no_http_only:  # HTTP capacity: every node starts at the boot script at once
+            if "http" in runs:  # HTTP capacity: every node starts at the boot script at once
                 results["pychami http-only"] = bench.run_pychami(args.workers, save=False, steps="http")
                 print(report.one_line("pychami http-only", results["pychami http-only"]), flush=True)
                 results["nginx http-only"] = bench.run_peer(None, args.workers)

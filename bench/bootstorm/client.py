@@ -74,6 +74,7 @@ class Stats:
     done: list[float] = field(default_factory=list)
     dhcp_done: list[float] = field(default_factory=list)
     failed_nodes: int = 0
+    naks: int = 0
 
     def add(self, stage: str, start: float, end: float) -> None:
         self.latencies[stage].append(end - start)
@@ -91,7 +92,8 @@ class Relay(asyncio.DatagramProtocol):
 
     def __init__(self) -> None:
         self.transport: asyncio.DatagramTransport | None = None
-        self.waiting: dict[int, asyncio.Future[DhcpPacket]] = {}
+        #: xid -> (message types the exchange waits for, its future)
+        self.waiting: dict[int, tuple[frozenset[MessageType], asyncio.Future[DhcpPacket]]] = {}
         self.stray = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -103,14 +105,21 @@ class Relay(asyncio.DatagramProtocol):
         except codec.CodecError:
             self.stray += 1
             return
-        fut = self.waiting.pop(pkt.xid, None)
-        if fut is None or fut.done():
-            self.stray += 1  # a late answer to a retransmitted message
+        entry = self.waiting.get(pkt.xid)
+        if entry is None or entry[1].done() or pkt.message_type not in entry[0]:
+            self.stray += 1  # a late answer to a retransmitted message (an OFFER while waiting for the ACK)
             return
-        fut.set_result(pkt)
+        del self.waiting[pkt.xid]
+        entry[1].set_result(pkt)
 
     def error_received(self, exc: Exception) -> None:
         del exc
+
+
+OFFER = frozenset({MessageType.OFFER})
+ACK_OR_NAK = frozenset({MessageType.ACK, MessageType.NAK})
+#: A NAK sends the client back to DISCOVER (RFC 2131 4.4); this many times at most.
+NAK_RESTARTS = 3
 
 
 class Storm:
@@ -129,6 +138,8 @@ class Storm:
         self.t0 = 0.0
         self.dhcp_only = plan.get("steps") == "dhcp"
         self.http_only = plan.get("steps") == "http"
+        cap = int(plan.get("max_inflight", 0))
+        self.inflight = asyncio.Semaphore(cap) if cap else None
 
     # DHCP ---------------------------------------------------------------------------------------
 
@@ -156,11 +167,11 @@ class Storm:
         )
         return codec.encode(pkt)
 
-    async def _exchange(self, data: bytes, xid: int, stage: str) -> DhcpPacket:
+    async def _exchange(self, data: bytes, xid: int, stage: str, want: frozenset[MessageType]) -> DhcpPacket:
         assert self.relay.transport is not None
         for attempt, timeout in enumerate(RETRANSMIT):
             fut: asyncio.Future[DhcpPacket] = asyncio.get_running_loop().create_future()
-            self.relay.waiting[xid] = fut
+            self.relay.waiting[xid] = (want, fut)
             self.relay.transport.sendto(data, (self.server, 67))
             try:
                 return await asyncio.wait_for(fut, timeout + random.random() * 0.5)
@@ -174,12 +185,22 @@ class Storm:
         stage = f"dhcp-{kind}"
         xid = (node["index"] << 2 | (1 if kind == "ipxe" else 0)) ^ self.plan["xid_salt"]
         start = time.perf_counter()
-        offer = await self._exchange(self._packet(node, xid, kind, MessageType.DISCOVER, None), xid, stage)
-        if offer.message_type is not MessageType.OFFER or offer.yiaddr != node["ip"]:
-            raise StageError(f"offer {offer.message_type} {offer.yiaddr} for {node['ip']}", stage)
-        ack = await self._exchange(self._packet(node, xid, kind, MessageType.REQUEST, offer), xid, stage)
-        if ack.message_type is not MessageType.ACK or ack.yiaddr != node["ip"]:
-            raise StageError(f"ack {ack.message_type} {ack.yiaddr} for {node['ip']}", stage)
+        for restart in range(NAK_RESTARTS + 1):
+            discover = self._packet(node, xid, kind, MessageType.DISCOVER, None)
+            offer = await self._exchange(discover, xid, stage, OFFER)
+            if offer.yiaddr != node["ip"]:
+                raise StageError(f"offer of {offer.yiaddr} for {node['ip']}", stage)
+            request = self._packet(node, xid, kind, MessageType.REQUEST, offer)
+            ack = await self._exchange(request, xid, stage, ACK_OR_NAK)
+            if ack.message_type is MessageType.ACK:
+                break
+            if restart < NAK_RESTARTS:
+                self.stats.retries[stage] += 1
+                self.stats.naks += 1
+        else:
+            raise StageError(f"NAK after {NAK_RESTARTS + 1} DORAs for {node['ip']}", stage)
+        if ack.yiaddr != node["ip"]:
+            raise StageError(f"ack of {ack.yiaddr} for {node['ip']}", stage)
         boot = (ack.get(codec.OPT_BOOTFILE) or ack.file).rstrip(b"\x00")
         if kind == "ipxe" and not boot.startswith(b"http"):
             raise StageError(f"iPXE boot file {boot!r}", stage)
@@ -325,6 +346,13 @@ class Storm:
         delay = self.t0 + at - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
+        if self.inflight is None:
+            await self._node(node)
+            return
+        async with self.inflight:
+            await self._node(node)
+
+    async def _node(self, node: dict[str, Any]) -> None:
         stage = "dhcp-firmware"
         try:
             if not self.http_only:
@@ -398,6 +426,8 @@ class Storm:
             "dhcp_done_times": [round(t, 3) for t in sorted(s.dhcp_done)],
             "error_samples": s.error_samples,
             "stray_dhcp_replies": self.relay.stray,
+            "dhcp_naks": s.naks,
+            "max_inflight": self.plan.get("max_inflight", 0),
         }
 
     def write_tree(self, root: Path) -> None:
