@@ -7,7 +7,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -198,11 +198,12 @@ def create_app(
 def serve(settings: Settings) -> None:
     """Serve the app (and the netboot daemons) until SIGINT/SIGTERM, in ``settings.workers`` processes.
 
-    One worker: this process runs uvicorn. Several: the schema is checked once here, then each forked
-    child builds its own app (caches, database pool, boot-event recorder) and listens on its own
-    ``SO_REUSEPORT`` socket, so the kernel spreads connections over them. Only worker 0 runs the DHCP
-    and TFTP daemons. This process only supervises: a signal is passed on to every worker, and when
-    one worker dies the others are stopped too (exit status 1).
+    One worker: this process runs uvicorn (and the DHCP/TFTP daemons on the same event loop). Several:
+    the schema is checked once here, then each forked HTTP worker builds its own app (caches, database
+    pool, boot-event recorder) and listens on its own ``SO_REUSEPORT`` socket, so the kernel spreads
+    connections over them; the DHCP and TFTP daemons, when configured, get a process of their own, so a
+    boot storm's HTTP load never delays a DHCP answer. This process only supervises: a signal is passed
+    on to every child, and when one child dies the others are stopped too (exit status 1).
     """
     sqlite = settings.database_url.startswith("sqlite")
     if settings.workers == 1:
@@ -221,13 +222,19 @@ def serve(settings: Settings) -> None:
         db.dispose()
     build_authorizer(settings)  # the local signing key is created once, not raced by the workers
     _reuseport_socket(settings).close()  # fail here (address in use) rather than in every worker
+    http_only = settings.model_copy(update={"netboot": {**settings.netboot, "interfaces": []}})
+    targets: list[Callable[[], None]] = [lambda: _http_worker(http_only)] * settings.workers
+    from pychami.netboot.settings import parse_netboot_settings  # noqa: PLC0415
+
+    if parse_netboot_settings(settings.netboot).enabled:
+        targets.append(lambda: _netboot_worker(settings))
     children = []
-    for index in range(settings.workers):
+    for target in targets:
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child (measured by the worker tests, not here)
             status = 1
             try:
-                _worker(settings, index)
+                target()
                 status = 0
             finally:
                 os._exit(status)
@@ -235,11 +242,33 @@ def serve(settings: Settings) -> None:
     sys.exit(_supervise(children))
 
 
-def _worker(settings: Settings, index: int) -> None:  # pragma: no cover - runs in forked children
-    if index > 0:  # one DHCP/TFTP daemon per host: worker 0's
-        settings = settings.model_copy(update={"netboot": {**settings.netboot, "interfaces": []}})
+def _http_worker(settings: Settings) -> None:  # pragma: no cover - runs in forked children
     app = create_app(settings, migrate_schema=False)
     _run_uvicorn(app, settings, _reuseport_socket(settings))
+
+
+def _netboot_worker(settings: Settings) -> None:  # pragma: no cover - runs in a forked child
+    """The DHCP and TFTP daemons alone, as ``pychami netboot`` runs them."""
+    import asyncio  # noqa: PLC0415
+
+    from pychami.netboot.daemon import NetbootDaemon  # noqa: PLC0415
+    from pychami.netboot.settings import parse_netboot_settings  # noqa: PLC0415
+
+    cfg = parse_netboot_settings(settings.netboot)
+    ctx = build_context(settings)
+    daemon = NetbootDaemon(
+        cfg,
+        boot_url=cfg.boot_url or settings.base_url,
+        inventory=ctx.inventory.get,
+        events=ctx.events,
+        db=ctx.db,
+    )
+    ctx.events.start()
+    try:
+        asyncio.run(daemon.run_forever())
+    finally:
+        ctx.events.stop()
+        ctx.db.dispose()
 
 
 def _reuseport_socket(settings: Settings) -> socket.socket:

@@ -14,6 +14,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from pychami.netboot.dhcp import codec
+from pychami.netboot.dhcp.codec import MessageType
 from tests.live import Server, pychami_server
 
 MAC = "52:54:00:aa:00:01"
@@ -182,3 +184,61 @@ def test_when_a_worker_dies_the_server_stops(tmp_path: Path) -> None:
         os.kill(first, signal.SIGKILL)
         assert server.proc.wait(timeout=30) == 1
         assert not Path(f"/proc/{second}").exists() or "Z" in Path(f"/proc/{second}/stat").read_text()
+
+
+def udp_inodes(port: int) -> set[str]:
+    inodes = set()
+    for line in Path("/proc/net/udp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].split(":")[1], 16) == port:
+            inodes.add(fields[9])
+    return inodes
+
+
+def listening_inodes(port: int) -> set[str]:
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].split(":")[1], 16) == port and fields[3] == "0A":  # 0A: LISTEN
+            inodes.add(fields[9])
+    return inodes
+
+
+def test_dhcp_runs_in_its_own_process_next_to_the_http_workers(tmp_path: Path) -> None:
+    """With workers: 2 and netboot interfaces, a third child answers DHCP and holds no HTTP socket."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        dhcp_port = probe.getsockname()[1]
+    client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    client.bind(("127.0.0.1", 0))
+    client.settimeout(10)
+    config = tmp_path / "pychami.yaml"
+    netboot = (
+        f"{{interfaces: [lo], server_ip: 127.0.0.1, subnets: [127.0.0.0/8], dhcp_port: {dhcp_port}, "
+        f"client_port: {client.getsockname()[1]}, tftp: false}}"
+    )
+    config.write_text(f"workers: 2\nnetboot: {netboot}\n")
+    try:
+        with pychami_server(tmp_path / "data", extra=["--config", str(config)]) as server:
+            kids = children(server.pid)
+            assert len(kids) == 3
+            inform = codec.DhcpPacket(
+                xid=9,
+                ciaddr="127.0.0.1",
+                chaddr=bytes.fromhex(MAC.replace(":", "")) + bytes(10),
+                options=[(codec.OPT_MESSAGE_TYPE, bytes((MessageType.INFORM,)))],
+            )
+            deadline = time.monotonic() + 20
+            while not udp_inodes(dhcp_port) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            client.sendto(codec.encode(inform), ("127.0.0.1", dhcp_port))
+            ack = codec.decode(client.recv(2048))
+            assert ack.message_type is MessageType.ACK
+            http_port = int(server.base.rsplit(":", 1)[1])
+            dhcp_holders = [pid for pid in kids if socket_inodes(pid) & udp_inodes(dhcp_port)]
+            http_holders = [pid for pid in kids if socket_inodes(pid) & listening_inodes(http_port)]
+            assert len(dhcp_holders) == 1
+            assert len(http_holders) == 2
+            assert dhcp_holders[0] not in http_holders
+    finally:
+        client.close()
