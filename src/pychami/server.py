@@ -28,6 +28,7 @@ from pychami.core.inventory import ChangeSignal, InventoryCache, InventorySource
 from pychami.core.logs import get_logger
 from pychami.core.settings import AuthMode, Settings
 from pychami.core.web import (
+    FAST_PREFIX_ROUTES,
     FAST_ROUTES,
     FastRoutes,
     GoJSONResponse,
@@ -51,6 +52,10 @@ SERVICES: Sequence[ServiceModule] = (
     netboot_module,
     bootfiles_module,
 )
+
+
+#: Services whose caches are loaded when a process starts, not by the first request of a storm.
+WARM_AT_START = (bss_module.NAME, cloudinit_module.NAME)
 
 
 def migration_dirs() -> list[Path]:
@@ -127,6 +132,13 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         ctx.events.start()
+        for name in WARM_AT_START:
+            service = ctx.registry.get(name)
+            if service is not None:
+                try:
+                    service.warm()
+                except Exception as exc:  # e.g. database down: the first request tries again
+                    log.warning("cache warm-up failed", service=name, error=str(exc))
         netboot = ctx.registry.get(netboot_module.NAME)  # DHCP/TFTP daemons when interfaces are set
         if netboot is not None:
             await netboot.start()
@@ -184,8 +196,9 @@ def create_app(
         return GoJSONResponse(ctx.issuer.jwks())
 
     fast_routes = ctx.registry.get(FAST_ROUTES)
-    if fast_routes:
-        app.add_middleware(FastRoutes, routes=fast_routes)
+    fast_prefixes = ctx.registry.get(FAST_PREFIX_ROUTES)
+    if fast_routes or fast_prefixes:
+        app.add_middleware(FastRoutes, routes=fast_routes or {}, prefixes=fast_prefixes or {})
     app.add_middleware(
         RequestContextMiddleware,
         metrics=metrics,

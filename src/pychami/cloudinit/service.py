@@ -164,6 +164,11 @@ class CloudInitService:
     def _changed(self) -> None:
         self._config.reload()
 
+    def warm(self) -> None:
+        """Load the caches now (at process start), so the first requests of a storm do not wait."""
+        self._config.reload()
+        self._inv.reload()
+
     # node identity ---------------------------------------------------------------------------------
 
     async def identify(self, peer: str | None, forwarded_for: str | None) -> tuple[Node, str] | None:
