@@ -11,7 +11,8 @@ Each node, from its power-on time (all at once, or a ramp), does what a diskless
    meta-data, vendor-data, user-data, the group YAML, then phone-home.
 
 DHCP goes through this process acting as the relay (giaddr, answers on port 67), so the server sees
-one distinct MAC per node. Lost DHCP messages are retransmitted after 1, 2, 4 and 8 s (plus jitter),
+one distinct MAC per node. Lost DHCP messages are retransmitted as firmware does (after 4, 8, 16 and
+32 s, iPXE after 1, 2, 4 and 8 s, plus up to 0.5 s of jitter), a NAK restarts the DORA,
 HTTP failures are retried twice after 1 s; a node that still fails counts as an error. The process
 prints one JSON document: per-stage latencies summarised, node completion times, errors.
 
@@ -49,7 +50,9 @@ HTTP_STAGES = (
     "phone-home",
 )
 STAGES = DHCP_STAGES + HTTP_STAGES
-RETRANSMIT = (1.0, 2.0, 4.0, 8.0)
+#: Seconds before each retransmission: UEFI PXE firmware as the PXE spec and EDK2 do (4, 8, 16, 32),
+#: iPXE from 1 s doubling.
+RETRANSMIT = {"firmware": (4.0, 8.0, 16.0, 32.0), "ipxe": (1.0, 2.0, 4.0, 8.0)}
 HTTP_ATTEMPTS = 3
 PXE_VENDOR = b"PXEClient:Arch:00007:UNDI:003016"
 PARAMS = bytes((1, 3, 6, 12, 15, 17, 43, 60, 66, 67, 119, 175))
@@ -169,7 +172,8 @@ class Storm:
 
     async def _exchange(self, data: bytes, xid: int, stage: str, want: frozenset[MessageType]) -> DhcpPacket:
         assert self.relay.transport is not None
-        for attempt, timeout in enumerate(RETRANSMIT):
+        timeouts = RETRANSMIT[stage.removeprefix("dhcp-")]
+        for attempt, timeout in enumerate(timeouts):
             fut: asyncio.Future[DhcpPacket] = asyncio.get_running_loop().create_future()
             self.relay.waiting[xid] = (want, fut)
             self.relay.transport.sendto(data, (self.server, 67))
@@ -177,9 +181,9 @@ class Storm:
                 return await asyncio.wait_for(fut, timeout + random.random() * 0.5)
             except TimeoutError:
                 self.relay.waiting.pop(xid, None)
-                if attempt < len(RETRANSMIT) - 1:
+                if attempt < len(timeouts) - 1:
                     self.stats.retries[stage] += 1
-        raise StageError(f"no answer after {len(RETRANSMIT)} transmissions", stage)
+        raise StageError(f"no answer after {len(timeouts)} transmissions", stage)
 
     async def dora(self, node: dict[str, Any], kind: str) -> None:
         stage = f"dhcp-{kind}"
