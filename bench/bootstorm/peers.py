@@ -21,6 +21,7 @@ def dnsmasq_argv(work: Path, iface: str, server_ip: str, router: str, boot_url: 
         "--bind-interfaces",
         "--dhcp-range=198.19.0.0,static,255.255.0.0,1h",
         "--dhcp-authoritative",
+        "--dhcp-lease-max=100000",  # default 1000: the 1001st node would get a NAK
         f"--dhcp-hostsfile={work / 'dnsmasq-hosts.txt'}",
         "--leasefile-ro",
         "--no-ping",

@@ -54,6 +54,10 @@ SERVICES: Sequence[ServiceModule] = (
 )
 
 
+#: Nice value of the netboot process next to HTTP workers: DHCP answers are small and time-critical
+#: (clients retransmit after 1-4 s), HTTP requests can wait a little.
+NETBOOT_PRIORITY = -5
+
 #: Services whose caches are loaded when a process starts, not by the first request of a storm.
 WARM_AT_START = (bss_module.NAME, cloudinit_module.NAME)
 
@@ -268,6 +272,8 @@ def _netboot_worker(settings: Settings) -> None:  # pragma: no cover - runs in a
     from pychami.netboot.settings import parse_netboot_settings  # noqa: PLC0415
 
     cfg = parse_netboot_settings(settings.netboot)
+    with contextlib.suppress(PermissionError):  # root (as DHCP on port 67 is): ahead of HTTP work
+        os.setpriority(os.PRIO_PROCESS, 0, NETBOOT_PRIORITY)
     ctx = build_context(settings)
     daemon = NetbootDaemon(
         cfg,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from email.utils import formatdate
 from pathlib import Path
 
@@ -34,6 +35,8 @@ def stage_of(key: str) -> str:
 
 
 PREFIX = f"/{BUCKET}/"
+#: Seconds a key's resolved path (symlinks followed, checked to stay in the store) is reused.
+RESOLVE_TTL = 2.0
 #: Largest Range answered from the event loop with one pread (larger reads stream from a thread).
 QUICK_RANGE = 1024 * 1024
 
@@ -80,7 +83,14 @@ def build(ctx: AppContext) -> list[APIRouter]:
     root = (ctx.settings.data_dir / "objects" / BUCKET).resolve()
     router = APIRouter(tags=["boot files"])
 
+    #: key -> (resolved path, when resolved): a storm asks for the same two files 40,000 times.
+    resolved_at: dict[str, tuple[Path, float]] = {}
+
     def locate(key: str) -> Path:
+        hit = resolved_at.get(key)
+        now = time.monotonic()
+        if hit is not None and now - hit[1] < RESOLVE_TTL and hit[0].is_file():
+            return hit[0]
         path = store.path(key)  # refuses absolute keys, '..' and empty parts
         try:
             resolved = path.resolve(strict=True)
@@ -89,6 +99,9 @@ def build(ctx: AppContext) -> list[APIRouter]:
         if not resolved.is_relative_to(root) or not resolved.is_file():
             # A symlink out of the store, or a directory: never served.
             raise NotFound(f"no such boot file: {key}")
+        if len(resolved_at) > 1024:
+            resolved_at.clear()
+        resolved_at[key] = (resolved, now)
         return resolved
 
     def record(key: str, request: Request) -> None:

@@ -31,7 +31,7 @@ _BURST = 64
 #: Seconds during which a request identical in client, xid and type to one just answered is not
 #: answered again. In a boot storm the socket queue holds both the original and the client's
 #: retransmission (clients wait at least 1 s); answering the copy too only doubles the queue.
-DUPLICATE_WINDOW = 0.5
+DUPLICATE_WINDOW = 1.0
 _ANSWERED_MAX = 100_000
 _ATF_COM = 0x02
 
