@@ -418,7 +418,16 @@ class Storm:
                 "p99_ms": round(percentile(lat, 99) * 1000, 2),
                 "span_s": round(span, 2),
             }
+        def aggregate(names: tuple[str, ...], per: int) -> float:
+            counts = sum(len(s.latencies[n]) for n in names)
+            firsts = [s.first[n] for n in names if n in s.first]
+            lasts = [s.last[n] for n in names if n in s.last]
+            span = max(lasts) - min(firsts) if firsts else 0.0
+            return round(counts / per / span, 1) if span > 0 else 0.0
+
         return {
+            "dora_per_s": aggregate(DHCP_STAGES, 1),
+            "http_req_per_s": aggregate(HTTP_STAGES, 1),
             "nodes": len(self.plan["nodes"]),
             "completed": len(s.done),
             "failed": s.failed_nodes,
