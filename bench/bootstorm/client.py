@@ -418,6 +418,7 @@ class Storm:
                 "p99_ms": round(percentile(lat, 99) * 1000, 2),
                 "span_s": round(span, 2),
             }
+
         def aggregate(names: tuple[str, ...], per: int) -> float:
             counts = sum(len(s.latencies[n]) for n in names)
             firsts = [s.first[n] for n in names if n in s.first]

@@ -37,8 +37,8 @@ def summary_table(results: dict[str, dict[str, Any]]) -> list[str]:
         retries = sum(s["retries"] for s in r["stages"].values())
         lines.append(
             f"| {name} | {r['completed']:,} / {r['nodes']:,} | {r['wall_s']:.1f} | {r['dhcp_wall_s']:.1f} "
-            f"| {r['dora_per_s']:,.0f} | {r['http_req_per_s']:,.0f} | {errors} | {retries} | {r['unfinished']} "
-            f"| {r['server_peak_mb']:.0f} "
+            f"| {r['dora_per_s']:,.0f} | {r['http_req_per_s']:,.0f} | {errors} | {retries} "
+            f"| {r['unfinished']} | {r['server_peak_mb']:.0f} "
             f"| {r['server_cpu_s']:.1f} | {r['client_cpu_s']:.1f} |"
         )
     return lines
