@@ -334,8 +334,9 @@ class Bench:
     ) -> dict[str, Any]:
         proc = self.start_pychami(workers)
         try:
-            if save:
+            if not self.set_up:
                 self.setup_pychami()
+                self.set_up = True
             time.sleep(2)  # let every worker settle (caches loaded on the first request anyway)
             spy = None
             if profile:
