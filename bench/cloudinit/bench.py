@@ -91,7 +91,7 @@ def main() -> None:
                         capture_output=True,
                         text=True,
                         cwd=HERE,
-                        env={**os.environ, "PYTHONPATH": str(HERE)},
+                        env={**os.environ, "PYTHONPATH": f"{HERE}:{HERE.parent.parent}"},
                     )
                     result = json.loads(out.stdout)
                     result["phase"] = phase

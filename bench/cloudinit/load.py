@@ -16,36 +16,10 @@ import json
 import statistics
 import time
 
+from bench.common import Conn
 from server import TRUSTED_PROXY, node_address
 
 PATHS = ("/cloud-init/meta-data", "/cloud-init/vendor-data")
-
-
-class Conn:
-    """A minimal HTTP/1.1 client connection (Content-Length bodies only), to keep the client cheap."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
-
-    @classmethod
-    async def open(cls, port: int, source: str) -> Conn:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
-        return cls(reader, writer)
-
-    async def get(self, path: str, extra: str = "") -> tuple[int, bytes]:
-        self.writer.write(f"GET {path} HTTP/1.1\r\nHost: bench\r\n{extra}\r\n".encode())
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        status = int(head[9:12])
-        length = 0
-        for line in head.split(b"\r\n"):
-            if line[:15].lower() == b"content-length:":
-                length = int(line[15:])
-        body = await self.reader.readexactly(length) if length else b""
-        return status, body
-
-    def close(self) -> None:
-        self.writer.close()
 
 
 async def run(mode: str, port: int, count: int, concurrency: int, nid_width: int) -> dict[str, object]:
@@ -67,7 +41,7 @@ async def run(mode: str, port: int, count: int, concurrency: int, nid_width: int
     async def direct_worker() -> None:
         while not queue.empty():
             i = queue.get_nowait()
-            conn = await Conn.open(port, node_address(i))
+            conn = await Conn.open("127.0.0.1", port, node_address(i))
             try:
                 for path in PATHS:
                     await fetch(conn, path, i, "")
@@ -75,7 +49,7 @@ async def run(mode: str, port: int, count: int, concurrency: int, nid_width: int
                 conn.close()
 
     async def proxy_worker() -> None:
-        conn = await Conn.open(port, TRUSTED_PROXY)
+        conn = await Conn.open("127.0.0.1", port, TRUSTED_PROXY)
         try:
             while not queue.empty():
                 i = queue.get_nowait()

@@ -1,45 +1,30 @@
-"""Namespace pair for the netboot benchmarks: nbb-s (nbbs 198.18.0.1/16), nbb-c (nbbc 198.18.0.2/16)."""
+"""Namespace pair for the netboot benchmarks: nbb-s<pid> (198.18.0.1/16), nbb-c<pid> (198.18.0.2/16)."""
 
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
-import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
-SRV, CLI = "nbb-s", "nbb-c"
-SRV_IF, CLI_IF = "nbbs", "nbbc"
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from bench.common import NetnsPair, sh
+
 SERVER_IP, CLIENT_IP, SUBNET = "198.18.0.1", "198.18.0.2", "198.18.0.0/16"
-
-
-def sh(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(args), check=check, capture_output=True, text=True)
+PAIR = NetnsPair.named("nbb", SERVER_IP, CLIENT_IP)
+SRV, CLI, SRV_IF, CLI_IF = PAIR.srv, PAIR.cli, PAIR.srv_if, PAIR.cli_if
 
 
 @contextlib.contextmanager
 def lab() -> Iterator[None]:
     """Create the pair; always delete it (and anything left running inside) afterwards."""
-    try:
-        for ns in (SRV, CLI):
-            sh("ip", "netns", "del", ns, check=False)  # left over by an interrupted run
-            sh("ip", "netns", "add", ns)
-        sh("ip", "link", "add", SRV_IF, "type", "veth", "peer", "name", CLI_IF)
-        sh("ip", "link", "set", SRV_IF, "netns", SRV)
-        sh("ip", "link", "set", CLI_IF, "netns", CLI)
-        sh("ip", "-n", SRV, "addr", "add", f"{SERVER_IP}/16", "dev", SRV_IF)
-        sh("ip", "-n", CLI, "addr", "add", f"{CLIENT_IP}/16", "dev", CLI_IF)
-        for ns, dev in ((SRV, SRV_IF), (CLI, CLI_IF)):
-            sh("ip", "-n", ns, "link", "set", "lo", "up")
-            sh("ip", "-n", ns, "link", "set", dev, "up")
+    with PAIR.up():
         yield
-    finally:
-        for ns in (CLI, SRV):
-            for pid in sh("ip", "netns", "pids", ns, check=False).stdout.split():
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(int(pid), signal.SIGKILL)
-            sh("ip", "netns", "del", ns, check=False)
 
 
 def in_ns(ns: str, *argv: str) -> list[str]:
     return ["ip", "netns", "exec", ns, *argv]
+
+
+__all__ = ["CLI", "CLIENT_IP", "CLI_IF", "SERVER_IP", "SRV", "SRV_IF", "SUBNET", "in_ns", "lab", "sh"]

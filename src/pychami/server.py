@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import contextlib
+import os
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -20,8 +25,10 @@ from pychami.core.db import Database
 from pychami.core.errors import ConfigError
 from pychami.core.events import BootEventRecorder
 from pychami.core.inventory import ChangeSignal, InventoryCache, InventorySource
+from pychami.core.logs import get_logger
 from pychami.core.settings import AuthMode, Settings
 from pychami.core.web import (
+    FAST_PREFIX_ROUTES,
     FAST_ROUTES,
     FastRoutes,
     GoJSONResponse,
@@ -36,6 +43,8 @@ from pychami.smd import module as smd_module
 from pychami.smd.service import SMDInventorySource
 from pychami.status import module as status_module
 
+log = get_logger("pychami.server")
+
 #: Every HTTP service of the all-in-one server, in mount order.
 SERVICES: Sequence[ServiceModule] = (
     smd_module,
@@ -45,6 +54,14 @@ SERVICES: Sequence[ServiceModule] = (
     bootfiles_module,
     status_module,
 )
+
+
+#: Nice value of the netboot process next to HTTP workers: DHCP answers are small and time-critical
+#: (clients retransmit after 1-4 s), HTTP requests can wait a little.
+NETBOOT_PRIORITY = -5
+
+#: Services whose caches are loaded when a process starts, not by the first request of a storm.
+WARM_AT_START = (bss_module.NAME, cloudinit_module.NAME)
 
 
 def migration_dirs() -> list[Path]:
@@ -121,6 +138,13 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         ctx.events.start()
+        for name in WARM_AT_START:
+            service = ctx.registry.get(name)
+            if service is not None:
+                try:
+                    service.warm()
+                except Exception as exc:  # e.g. database down: the first request tries again
+                    log.warning("cache warm-up failed", service=name, error=str(exc))
         netboot = ctx.registry.get(netboot_module.NAME)  # DHCP/TFTP daemons when interfaces are set
         if netboot is not None:
             await netboot.start()
@@ -178,8 +202,9 @@ def create_app(
         return GoJSONResponse(ctx.issuer.jwks())
 
     fast_routes = ctx.registry.get(FAST_ROUTES)
-    if fast_routes:
-        app.add_middleware(FastRoutes, routes=fast_routes)
+    fast_prefixes = ctx.registry.get(FAST_PREFIX_ROUTES)
+    if fast_routes or fast_prefixes:
+        app.add_middleware(FastRoutes, routes=fast_routes or {}, prefixes=fast_prefixes or {})
     app.add_middleware(
         RequestContextMiddleware,
         metrics=metrics,
@@ -187,3 +212,144 @@ def create_app(
         access_log=settings.log_level == "DEBUG",
     )
     return app
+
+
+def serve(settings: Settings) -> None:
+    """Serve the app (and the netboot daemons) until SIGINT/SIGTERM, in ``settings.workers`` processes.
+
+    One worker: this process runs uvicorn (and the DHCP/TFTP daemons on the same event loop). Several:
+    the schema is checked once here, then each forked HTTP worker builds its own app (caches, database
+    pool, boot-event recorder) and listens on its own ``SO_REUSEPORT`` socket, so the kernel spreads
+    connections over them; the DHCP and TFTP daemons, when configured, get a process of their own, so a
+    boot storm's HTTP load never delays a DHCP answer. This process only supervises: a signal is passed
+    on to every child, and when one child dies the others are stopped too (exit status 1).
+    """
+    sqlite = settings.database_url.startswith("sqlite")
+    if settings.workers == 1:
+        app = create_app(settings, migrate_schema=sqlite)
+        if not sqlite:
+            check_schema(app.state.ctx.db)
+        _run_uvicorn(app, settings, None)
+        return
+    db = open_database(settings)
+    try:
+        if sqlite:
+            upgrade_schema(db)
+        else:
+            check_schema(db)
+    finally:
+        db.dispose()
+    build_authorizer(settings)  # the local signing key is created once, not raced by the workers
+    _reuseport_socket(settings).close()  # fail here (address in use) rather than in every worker
+    http_only = settings.model_copy(update={"netboot": {**settings.netboot, "interfaces": []}})
+    targets: list[Callable[[], None]] = [lambda: _http_worker(http_only)] * settings.workers
+    from pychami.netboot.settings import parse_netboot_settings  # noqa: PLC0415
+
+    if parse_netboot_settings(settings.netboot).enabled:
+        targets.append(lambda: _netboot_worker(settings))
+    children = []
+    for target in targets:
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child (measured by the worker tests, not here)
+            status = 1
+            try:
+                target()
+                status = 0
+            finally:
+                os._exit(status)
+        children.append(pid)
+    sys.exit(_supervise(children))
+
+
+def _http_worker(settings: Settings) -> None:  # pragma: no cover - runs in forked children
+    app = create_app(settings, migrate_schema=False)
+    _run_uvicorn(app, settings, _reuseport_socket(settings))
+
+
+def _netboot_worker(settings: Settings) -> None:  # pragma: no cover - runs in a forked child
+    """The DHCP and TFTP daemons alone, as ``pychami netboot`` runs them."""
+    import asyncio  # noqa: PLC0415
+
+    from pychami.netboot.daemon import NetbootDaemon  # noqa: PLC0415
+    from pychami.netboot.settings import parse_netboot_settings  # noqa: PLC0415
+
+    cfg = parse_netboot_settings(settings.netboot)
+    with contextlib.suppress(PermissionError):  # root (as DHCP on port 67 is): ahead of HTTP work
+        os.setpriority(os.PRIO_PROCESS, 0, NETBOOT_PRIORITY)
+    ctx = build_context(settings)
+    daemon = NetbootDaemon(
+        cfg,
+        boot_url=cfg.boot_url or settings.base_url,
+        inventory=ctx.inventory.get,
+        events=ctx.events,
+        db=ctx.db,
+    )
+    ctx.events.start()
+    try:
+        asyncio.run(daemon.run_forever())
+    finally:
+        ctx.events.stop()
+        ctx.db.dispose()
+
+
+def _reuseport_socket(settings: Settings) -> socket.socket:
+    host = settings.listen_host
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, settings.listen_port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"cannot listen on {settings.listen}: {exc.strerror}") from exc
+    return sock
+
+
+def _run_uvicorn(app: FastAPI, settings: Settings, sock: socket.socket | None) -> None:
+    import uvicorn  # noqa: PLC0415 - only the serving process needs it
+
+    config = uvicorn.Config(
+        app,
+        host=settings.listen_host,
+        port=settings.listen_port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+        backlog=4096,
+    )
+    server = uvicorn.Server(config)
+    if sock is None:
+        server.run()
+        return
+    sock.listen(config.backlog)  # pragma: no cover - forked workers only
+    server.run(sockets=[sock])  # pragma: no cover - forked workers only
+
+
+def _supervise(children: list[int]) -> int:
+    """Wait for the workers; pass SIGINT/SIGTERM on; stop all when one dies. The exit status."""
+    alive = set(children)
+    stopping = False
+
+    def forward(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in alive:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM if signum == signal.SIGTERM else signal.SIGINT)
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    status = 0
+    try:
+        while alive:
+            pid, wait_status = os.wait()
+            alive.discard(pid)
+            code = os.waitstatus_to_exitcode(wait_status)
+            if not stopping:
+                log.error("worker process exited; stopping the others", pid=pid, status=code)
+                status = 1
+                forward(signal.SIGTERM, None)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return status

@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from pychami.bootfiles.module import stage_of
+from pychami.bootfiles.module import QUICK_RANGE, stage_of
 from pychami.core.storage import LocalObjectStore
 
 KEY = "efi-images/compute/debug/vmlinuz-6.1.0-test"
@@ -62,3 +62,27 @@ def test_stage_names() -> None:
     assert stage_of("efi-images/compute/base/vmlinuz-6.1") == "kernel"
     assert stage_of("efi-images/compute/base/initramfs-6.1.img") == "initrd"
     assert stage_of("compute/base/debian12-compute-base-12") == "root image"
+
+
+def test_quick_answers_match_the_streamed_ones(app: FastAPI, anon: TestClient, tmp_path: Path) -> None:
+    """HEAD and small ranges (answered on the event loop) carry the same validators as a full GET;
+    suffix, open-ended, multi-part and large ranges are still answered correctly."""
+    data = _publish(app, tmp_path, size=QUICK_RANGE + 300_000)
+    url = f"/boot-images/{KEY}"
+    full = anon.get(url)
+    head = anon.head(url)
+    small = anon.get(url, headers={"Range": "bytes=0-65535"})
+    for name in ("etag", "last-modified", "accept-ranges"):
+        assert head.headers[name] == full.headers[name] == small.headers[name]
+    assert small.content == data[:65536]
+    assert small.headers["content-length"] == "65536"
+    tail = anon.get(url, headers={"Range": f"bytes={len(data) - 10}-"})
+    assert (tail.status_code, tail.content) == (206, data[-10:])
+    suffix = anon.get(url, headers={"Range": "bytes=-4"})
+    assert (suffix.status_code, suffix.content) == (206, data[-4:])
+    big = anon.get(url, headers={"Range": f"bytes=0-{QUICK_RANGE + 99}"})
+    assert (big.status_code, big.content) == (206, data[: QUICK_RANGE + 100])
+    past = anon.get(url, headers={"Range": f"bytes={len(data) + 5}-"})
+    assert past.status_code == 416
+    multi = anon.get(url, headers={"Range": "bytes=0-1,10-11"})
+    assert multi.status_code == 206 and b"multipart" in multi.headers["content-type"].encode()

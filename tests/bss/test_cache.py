@@ -81,14 +81,14 @@ def second_process(tmp_path: Path, db_url: str) -> Iterator[TestClient]:
 def test_ttl_bounds_staleness_across_processes(
     admin: TestClient, second_process: TestClient, db: Database
 ) -> None:
-    """A write through one process reaches another process's cache once its TTL has passed."""
-    admin.put(URL, json={"macs": ["52:54:00:be:ef:01"], "kernel": "http://old"})
-    assert "http://old " in second_process.get(SCRIPT).text
-    admin.patch(URL, json={"macs": ["52:54:00:be:ef:01"], "kernel": "http://new"})
-    deadline = time.monotonic() + 10
-    while "http://new " not in second_process.get(SCRIPT).text:
-        assert time.monotonic() < deadline, "the other process never picked up the write"
-        time.sleep(0.05)
+    """A write through one process reaches another process's cache once its TTL has passed (the
+    second process loaded its caches when it started, before either write)."""
+    for verb, kernel in ((admin.put, "http://old"), (admin.patch, "http://new")):
+        verb(URL, json={"macs": ["52:54:00:be:ef:01"], "kernel": kernel})
+        deadline = time.monotonic() + 10
+        while f"{kernel} " not in second_process.get(SCRIPT).text:
+            assert time.monotonic() < deadline, "the other process never picked up the write"
+            time.sleep(0.05)
 
 
 def test_memoised_answers_follow_writes(admin: TestClient, node_client: TestClient, bss_app: FastAPI) -> None:
@@ -188,7 +188,10 @@ def test_refreshing_cache_serves_stale_while_refreshing() -> None:
 def test_expired_cache_is_revalidated_not_reloaded(admin: TestClient, second_process: TestClient) -> None:
     """Past its TTL, an unchanged cache costs one version read, not a reload of every assignment."""
     admin.put(URL, json={"macs": ["52:54:00:be:ef:01"], "kernel": "http://k"})
-    second_process.get(SCRIPT)
+    deadline = time.monotonic() + 10
+    while "http://k " not in second_process.get(SCRIPT).text:  # its start-up load predates the write
+        assert time.monotonic() < deadline, "the other process never picked up the write"
+        time.sleep(0.05)
     log = StatementLog(second_process.app.state.ctx.db)
     time.sleep(0.3)
     second_process.get(SCRIPT)

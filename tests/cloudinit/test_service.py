@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import time
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -48,10 +50,39 @@ def test_refreshing_serves_stale_value_while_reloading_in_background() -> None:
 
 async def _settle(cache: Refreshing[int]) -> None:
     for _ in range(200):
-        if cache._pending is None:
+        if not cache._refreshing:
             return
         await asyncio.sleep(0.01)
     raise AssertionError("background refresh did not finish")
+
+
+class _InlineExecutor(concurrent.futures.ThreadPoolExecutor):
+    """Runs each job before ``submit`` returns: the fastest refresh possible."""
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        future.set_result(fn(*args, **kwargs))
+        return future
+
+
+def test_refreshing_keeps_refreshing_after_a_refresh_that_finishes_at_once() -> None:
+    """A background refresh that completes before it is even handed back does not block later ones."""
+    loads: list[int | None] = []
+
+    def load(previous: int | None) -> int:
+        loads.append(previous)
+        return len(loads)
+
+    async def scenario() -> None:
+        asyncio.get_running_loop().set_default_executor(_InlineExecutor())
+        cache = Refreshing(load, ttl=0.01)
+        assert await cache.get() == 1
+        for expected in (2, 3, 4):
+            time.sleep(0.02)
+            await cache.get()  # stale: the refresh runs inline
+            assert await cache.get() == expected
+
+    asyncio.run(scenario())
 
 
 def test_phone_home_rejects_non_form_bodies(tmp_path: Path, db: Database) -> None:

@@ -141,3 +141,29 @@ def test_fuzz_mutated_real_requests(data: st.DataObject) -> None:
         return
     if reply is not None:
         assert codec.decode(reply.data).op == codec.BOOTREPLY
+
+
+def test_retransmission_queued_behind_an_answered_copy_is_not_answered_twice() -> None:
+    """The same client, xid and message type within the duplicate window gets one answer; after the
+    window (the answer was lost) it is answered again; another xid or type is never held back."""
+    now = [100.0]
+    events = ListEvents()
+    srv = DhcpServer(
+        Policy(nb_settings(), boot_url=BOOT_URL),
+        lambda: INVENTORY,
+        events,
+        interfaces=["vsrv"],
+        clock=lambda: now[0],
+    )
+    discover = codec.encode(request(MessageType.DISCOVER))
+    assert srv.process(discover) is not None
+    now[0] += 0.1
+    assert srv.process(discover) is None
+    assert srv.stats["duplicates"] == 1
+    assert events.stages() == ["dhcp_discover", "dhcp_offer"]  # the copy is no boot event either
+    other = request(MessageType.DISCOVER)
+    other.xid += 1
+    assert srv.process(codec.encode(other)) is not None
+    now[0] += srv.duplicate_window
+    assert srv.process(discover) is not None
+    assert srv.stats["duplicates"] == 1

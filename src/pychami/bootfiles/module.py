@@ -3,6 +3,10 @@ Range support (iPXE, live-boot and curl resume), and a boot event per download s
 
 from __future__ import annotations
 
+import hashlib
+import os
+import time
+from email.utils import formatdate
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -11,6 +15,9 @@ from fastapi.responses import FileResponse, Response
 from pychami.core.context import AppContext
 from pychami.core.errors import BadRequest, NotFound
 from pychami.core.storage import LocalObjectStore
+from pychami.core.web import FAST_PREFIX_ROUTES
+
+OCTETS = "application/octet-stream"
 
 NAME = "bootfiles"
 MIGRATIONS: Path | None = None
@@ -27,12 +34,63 @@ def stage_of(key: str) -> str:
     return "root image"
 
 
+PREFIX = f"/{BUCKET}/"
+#: Seconds a key's resolved path (symlinks followed, checked to stay in the store) is reused.
+RESOLVE_TTL = 2.0
+#: Largest Range answered from the event loop with one pread (larger reads stream from a thread).
+QUICK_RANGE = 1024 * 1024
+
+
+def file_headers(st: os.stat_result) -> dict[str, str]:
+    """The validators and length a :class:`FileResponse` of this file sends."""
+    etag = hashlib.md5(f"{st.st_mtime}-{st.st_size}".encode(), usedforsecurity=False).hexdigest()
+    return {
+        "accept-ranges": "bytes",
+        "content-length": str(st.st_size),
+        "last-modified": formatdate(st.st_mtime, usegmt=True),
+        "etag": f'"{etag}"',
+    }
+
+
+def quick_answer(request: Request, path: Path, st: os.stat_result) -> Response | None:
+    """HEAD, or ``Range: bytes=A-B`` / ``bytes=A-`` of at most :data:`QUICK_RANGE` bytes inside the
+    file (no If-Range); None for anything else."""
+    headers = file_headers(st)
+    if request.method == "HEAD":
+        return Response(b"", headers=headers, media_type=OCTETS)
+    spec = request.headers.get("range", "")
+    if not spec.startswith("bytes=") or "," in spec or "if-range" in request.headers:
+        return None
+    first_text, sep, last_text = spec[6:].strip().partition("-")
+    if not sep or not first_text.isdigit() or (last_text and not last_text.isdigit()):
+        return None
+    first = int(first_text)
+    last = min(int(last_text), st.st_size - 1) if last_text else st.st_size - 1
+    if first > last or last - first + 1 > QUICK_RANGE:
+        return None
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        data = os.pread(fd, last - first + 1, first)
+    finally:
+        os.close(fd)
+    del headers["content-length"]
+    headers["content-range"] = f"bytes {first}-{first + len(data) - 1}/{st.st_size}"
+    return Response(data, status_code=206, headers=headers, media_type=OCTETS)
+
+
 def build(ctx: AppContext) -> list[APIRouter]:
     store = LocalObjectStore(ctx.settings.data_dir / "objects", BUCKET)
     root = (ctx.settings.data_dir / "objects" / BUCKET).resolve()
     router = APIRouter(tags=["boot files"])
 
+    #: key -> (resolved path, when resolved): a storm asks for the same two files 40,000 times.
+    resolved_at: dict[str, tuple[Path, float]] = {}
+
     def locate(key: str) -> Path:
+        hit = resolved_at.get(key)
+        now = time.monotonic()
+        if hit is not None and now - hit[1] < RESOLVE_TTL and hit[0].is_file():
+            return hit[0]
         path = store.path(key)  # refuses absolute keys, '..' and empty parts
         try:
             resolved = path.resolve(strict=True)
@@ -41,13 +99,12 @@ def build(ctx: AppContext) -> list[APIRouter]:
         if not resolved.is_relative_to(root) or not resolved.is_file():
             # A symlink out of the store, or a directory: never served.
             raise NotFound(f"no such boot file: {key}")
+        if len(resolved_at) > 1024:
+            resolved_at.clear()
+        resolved_at[key] = (resolved, now)
         return resolved
 
-    async def boot_file(key: str, request: Request) -> Response:
-        """A published kernel, initramfs or SquashFS (public: nodes fetch them without a token)."""
-        if "\x00" in key:
-            raise BadRequest("invalid key")
-        path = locate(key)
+    def record(key: str, request: Request) -> None:
         range_header = request.headers.get("range", "")
         if request.method == "GET" and (not range_header or range_header.startswith("bytes=0-")):
             ip = request.client.host if request.client else None
@@ -61,7 +118,30 @@ def build(ctx: AppContext) -> list[APIRouter]:
                 ip=ip,
                 detail={"key": key},
             )
+
+    async def boot_file(key: str, request: Request) -> Response:
+        """A published kernel, initramfs or SquashFS (public: nodes fetch them without a token)."""
+        if "\x00" in key:
+            raise BadRequest("invalid key")
+        path = locate(key)
+        record(key, request)
         return FileResponse(path, media_type="application/octet-stream")
+
+    async def fast(request: Request) -> Response | None:
+        """HEAD and small single Range reads answered on the event loop (one stat, one pread: no
+        worker-thread round trips); everything else is a :class:`FileResponse` as above."""
+        key = request.scope["path"][len(PREFIX) :]
+        if "\x00" in key:
+            raise BadRequest("invalid key")
+        path = locate(key)
+        st = path.stat()
+        answer = quick_answer(request, path, st)
+        if answer is None:
+            answer = FileResponse(path, media_type="application/octet-stream", stat_result=st)
+        record(key, request)
+        return answer
+
+    ctx.registry.setdefault(FAST_PREFIX_ROUTES, {}).update({("GET", PREFIX): fast, ("HEAD", PREFIX): fast})
 
     # Two routes, not one with two methods: OpenAPI wants one operation id per method, and FastAPI
     # gives every method of a route the same one.

@@ -143,6 +143,11 @@ class BSSService:
             self._load_versioned_index, cache_ttl, "params", probe=self.store_version
         )
 
+    def warm(self) -> None:
+        """Load the caches now (at process start), so the first requests of a storm do not wait."""
+        self.params_cache.get()
+        self.inventory.get()
+
     # reads ----------------------------------------------------------------------------------------
 
     def load_index(self) -> ParamsIndex:

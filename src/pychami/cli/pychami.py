@@ -111,6 +111,7 @@ def main() -> None:
 @config_option
 @click.option("--log-level", help="DEBUG, INFO, WARNING or ERROR.")
 @click.option("--log-format", type=click.Choice(["console", "json"]), help="Log format.")
+@click.option("--workers", type=click.IntRange(1, 64), help="HTTP worker processes (default 1).")
 @netboot_options
 @handle_errors
 def serve(
@@ -120,6 +121,7 @@ def serve(
     config: Path | None,
     log_level: str | None,
     log_format: str | None,
+    workers: int | None,
     **netboot_flags: Any,
 ) -> None:
     """Run the all-in-one server (SMD, BSS, cloud-init, boot files).
@@ -129,26 +131,27 @@ def serve(
       pychami serve --listen 0.0.0.0:8081 --interface eth1 --server-ip 172.16.0.254 \\
         --subnet 172.16.0.0/24 --router 172.16.0.254 --dns 172.16.0.254
     """
-    import uvicorn  # noqa: PLC0415 - keep other commands fast
-
-    from pychami.server import check_schema, create_app  # noqa: PLC0415
+    from pychami.server import serve as run_server  # noqa: PLC0415 - keep other commands fast
 
     settings = _settings(
-        config, listen=listen, data_dir=data_dir, db=db, log_level=log_level, log_format=log_format
+        config,
+        listen=listen,
+        data_dir=data_dir,
+        db=db,
+        log_level=log_level,
+        log_format=log_format,
+        workers=workers,
     )
     settings = _with_netboot(settings, netboot_flags)
     configure_logging(settings.log_level, settings.log_format)
     log = get_logger("pychami.serve")
-    sqlite = settings.database_url.startswith("sqlite")
-    app = create_app(settings, migrate_schema=sqlite)
-    if not sqlite:
-        check_schema(app.state.ctx.db)
     log.info(
         "pychami starting",
         version=__version__,
         listen=settings.listen,
         database=settings.database_url.split("@")[-1],
         auth=settings.auth.mode.value,
+        workers=settings.workers,
     )
     if settings.auth.mode is AuthMode.LOCAL:
         # The absolute data directory: the token must be signed with this server's key, from any cwd.
@@ -159,14 +162,7 @@ def serve(
             f"\npychami: API at {settings.base_url}",
             err=True,
         )
-    uvicorn.run(
-        app,
-        host=settings.listen_host,
-        port=settings.listen_port,
-        log_config=None,
-        access_log=False,
-        proxy_headers=False,
-    )
+    run_server(settings)
 
 
 @main.command()

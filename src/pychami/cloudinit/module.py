@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import APIRouter
 
 from pychami.core.context import AppContext
+from pychami.core.web import FAST_PREFIX_ROUTES, FAST_ROUTES
 
 NAME = "cloudinit"
 MIGRATIONS: Path | None = Path(__file__).parent / "migrations" / "versions"
@@ -14,10 +15,14 @@ MIGRATIONS: Path | None = Path(__file__).parent / "migrations" / "versions"
 
 def build(ctx: AppContext) -> list[APIRouter]:
     from pychami.cloudinit import settings as ci_settings  # noqa: PLC0415
-    from pychami.cloudinit.api import routers  # noqa: PLC0415
+    from pychami.cloudinit.api import node_routes, routers  # noqa: PLC0415
     from pychami.cloudinit.service import CloudInitService  # noqa: PLC0415
 
     settings, base_url = ci_settings.load(ctx.settings)
     service = CloudInitService(ctx.db, ctx.inventory, ctx.inventory_changed, ctx.events, settings, base_url)
     ctx.registry[NAME] = service
+    # The node-facing documents skip FastAPI's router in a boot storm (also mounted as plain routes).
+    handlers = node_routes.NodeHandlers(service)
+    ctx.registry.setdefault(FAST_ROUTES, {}).update(handlers.exact())
+    ctx.registry.setdefault(FAST_PREFIX_ROUTES, {}).update(handlers.prefixes())
     return routers(service)

@@ -60,7 +60,10 @@ class Refreshing(Generic[T]):
         self._value: T | None = None
         self._loaded_at = 0.0
         self._lock = threading.Lock()
-        self._pending: asyncio.Future[None] | None = None
+        #: Set on the event loop before a background refresh is submitted, cleared by the refresh. (A
+        #: future stored after submitting could be stored after a fast refresh had already finished,
+        #: and then no refresh would ever run again: another process's writes would never show.)
+        self._refreshing = False
 
     def reload(self) -> T:
         with self._lock:
@@ -79,8 +82,9 @@ class Refreshing(Generic[T]):
         value = self._value
         if value is None:
             return await asyncio.to_thread(self.reload)
-        if time.monotonic() - self._loaded_at > self._ttl and self._pending is None:
-            self._pending = asyncio.get_running_loop().run_in_executor(None, self._background)
+        if time.monotonic() - self._loaded_at > self._ttl and not self._refreshing:
+            self._refreshing = True
+            asyncio.get_running_loop().run_in_executor(None, self._background)
         return value
 
     def _background(self) -> None:
@@ -89,7 +93,7 @@ class Refreshing(Generic[T]):
         except Exception:  # keep serving the last good value during an outage
             log.exception("cloud-init cache refresh failed")
         finally:
-            self._pending = None
+            self._refreshing = False
 
 
 class CloudInitService:
@@ -159,6 +163,11 @@ class CloudInitService:
 
     def _changed(self) -> None:
         self._config.reload()
+
+    def warm(self) -> None:
+        """Load the caches now (at process start), so the first requests of a storm do not wait."""
+        self._config.reload()
+        self._inv.reload()
 
     # node identity ---------------------------------------------------------------------------------
 

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = DEFAULT_DATA_DIR
     listen: str = DEFAULT_LISTEN
+    #: HTTP worker processes (``pychami serve --workers``): each has its own caches, database pool and
+    #: boot-event buffer; the caches' short TTLs bound how long one process serves another's old data.
+    workers: int = Field(default=1, ge=1, le=64)
     #: SQLAlchemy URL; default is SQLite in the data directory.
     db: str | None = None
     #: URL that nodes and clients use to reach this server (boot scripts, cloud-init ds=, vendor-data).

@@ -263,6 +263,11 @@ class _BodyTooLarge(Exception):
 
 
 FastHandler = Callable[[Request], Awaitable[Response]]
+#: A handler for every path under a prefix; ``None`` hands the request to the ordinary router.
+FastPrefixHandler = Callable[[Request], Awaitable[Response | None]]
+
+#: ``AppContext.registry`` key where service modules publish prefix handlers: (method, prefix) -> handler.
+FAST_PREFIX_ROUTES = "fast_prefix_routes"
 
 
 class _FastRoute:
@@ -275,30 +280,47 @@ class _FastRoute:
 
 
 class FastRoutes:
-    """Answers a few hot node-facing routes (exact method + path) before FastAPI's router.
+    """Answers the hot node-facing routes before FastAPI's router: exact (method, path) handlers, and
+    prefix handlers that may decline (``None``) so the router answers after all.
 
     For boot storms: no route scan, no dependency solving. Errors still become problem documents
     through :func:`error_response`; request ids, metrics and the body limit still apply because this
     sits inside :class:`RequestContextMiddleware`.
     """
 
-    def __init__(self, app: ASGIApp, routes: Mapping[tuple[str, str], FastHandler]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        routes: Mapping[tuple[str, str], FastHandler],
+        prefixes: Mapping[tuple[str, str], FastPrefixHandler] | None = None,
+    ) -> None:
         self.app = app
         self.routes = dict(routes)
         self._labels = {key: _FastRoute(key[1]) for key in self.routes}
+        self.prefixes = [(m, p, h, _FastRoute(p + "*")) for (m, p), h in (prefixes or {}).items()]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            key = (scope["method"], scope["path"])
-            handler = self.routes.get(key)
+            method, path = scope["method"], scope["path"]
+            handler = self.routes.get((method, path))
             if handler is not None:
-                scope["route"] = self._labels[key]
+                scope["route"] = self._labels[(method, path)]
                 try:
                     response = await handler(Request(scope, receive))
                 except PychamiError as exc:
                     response = error_response(exc)
                 await response(scope, receive, send)
                 return
+            for want, prefix, prefix_handler, label in self.prefixes:
+                if method == want and path.startswith(prefix):
+                    try:
+                        answer = await prefix_handler(Request(scope, receive))
+                    except PychamiError as exc:
+                        answer = error_response(exc)
+                    if answer is not None:
+                        scope["route"] = label
+                        await answer(scope, receive, send)
+                        return
         await self.app(scope, receive, send)
 
 

@@ -8,6 +8,7 @@ import resource
 import socket
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -95,39 +96,42 @@ NODE_PATHS: dict[str, Any] = {
 }
 
 
-def router(service: CloudInitService) -> APIRouter:
-    r = APIRouter(tags=["cloud-init"])
+class NodeHandlers:
+    """The node-facing documents as plain ``async (Request) -> Response`` functions (fast routes)."""
 
-    async def who(request: Request) -> Any:
+    def __init__(self, service: CloudInitService) -> None:
+        self.service = service
+
+    async def who(self, request: Request) -> Any:
         peer = request.client.host if request.client else None
-        return await service.identify(peer, request.headers.get("x-forwarded-for"))
+        return await self.service.identify(peer, request.headers.get("x-forwarded-for"))
 
-    async def meta_data(request: Request) -> Response:
-        found = await who(request)
+    async def meta_data(self, request: Request) -> Response:
+        found = await self.who(request)
         if found is None:
             return _unknown()
         node, ip = found
-        return Response(await service.meta_data(node, ip), media_type=YAML)
+        return Response(await self.service.meta_data(node, ip), media_type=YAML)
 
-    async def user_data(request: Request) -> Response:
+    async def user_data(self, request: Request) -> Response:
         del request
         return Response(documents.USER_DATA, media_type=TEXT)
 
-    async def vendor_data(request: Request) -> Response:
-        found = await who(request)
+    async def vendor_data(self, request: Request) -> Response:
+        found = await self.who(request)
         if found is None:
             return _unknown()
-        return Response(await service.vendor_data(found[0]), media_type=TEXT)
+        return Response(await self.service.vendor_data(found[0]), media_type=TEXT)
 
-    async def group_config(request: Request) -> Response:
-        found = await who(request)
+    async def group_config(self, request: Request) -> Response:
+        found = await self.who(request)
         if found is None:
             return _unknown()
         group = request.path_params["group"]
-        return Response(await service.group_config(found[0], group), media_type=TEXT)
+        return Response(await self.service.group_config(found[0], group), media_type=TEXT)
 
-    async def phone_home(request: Request) -> Response:
-        found = await who(request)
+    async def phone_home(self, request: Request) -> Response:
+        found = await self.who(request)
         if found is None:
             return _unknown()
         node, ip = found
@@ -140,8 +144,44 @@ def router(service: CloudInitService) -> APIRouter:
         except UnicodeDecodeError as exc:
             raise BadRequest("phone-home data is not UTF-8") from exc
         keys = HostKeys(**{k: form[k][0] for k in _HOST_KEY_FIELDS if k in form})
-        await _run(service.phone_home, node, ip, request.path_params["node_id"], keys)
+        await _run(self.service.phone_home, node, ip, request.path_params["node_id"], keys)
         return Response(status_code=200)
+
+    # fast routes ----------------------------------------------------------------------------------
+
+    def exact(self) -> dict[tuple[str, str], Callable[[Request], Awaitable[Response]]]:
+        return {
+            ("GET", f"{PREFIX}/meta-data"): self.meta_data,
+            ("GET", f"{PREFIX}/user-data"): self.user_data,
+            ("GET", f"{PREFIX}/vendor-data"): self.vendor_data,
+        }
+
+    async def get_under_prefix(self, request: Request) -> Response | None:
+        """``GET /cloud-init/<group>.yaml``; anything else goes to the router."""
+        rest = request.scope["path"][len(PREFIX) + 1 :]
+        if "/" in rest or not rest.endswith(".yaml") or len(rest) <= len(".yaml"):
+            return None
+        request.scope["path_params"] = {"group": rest[: -len(".yaml")]}
+        return await self.group_config(request)
+
+    async def post_under_prefix(self, request: Request) -> Response | None:
+        """``POST /cloud-init/phone-home/<id>`` (the trailing slash is already stripped)."""
+        rest = request.scope["path"][len(PREFIX) + 1 :]
+        head, _, node_id = rest.partition("/")
+        if head != "phone-home" or not node_id or "/" in node_id:
+            return None
+        request.scope["path_params"] = {"node_id": node_id}
+        return await self.phone_home(request)
+
+    def prefixes(self) -> dict[tuple[str, str], Callable[[Request], Awaitable[Response | None]]]:
+        return {("GET", f"{PREFIX}/"): self.get_under_prefix, ("POST", f"{PREFIX}/"): self.post_under_prefix}
+
+
+def router(service: CloudInitService) -> APIRouter:
+    r = APIRouter(tags=["cloud-init"])
+    h = NodeHandlers(service)
+    meta_data, user_data, vendor_data = h.meta_data, h.user_data, h.vendor_data
+    group_config, phone_home = h.group_config, h.phone_home
 
     r.add_route(f"{PREFIX}/meta-data", meta_data, methods=["GET"], include_in_schema=False)
     r.add_route(f"{PREFIX}/user-data", user_data, methods=["GET"], include_in_schema=False)

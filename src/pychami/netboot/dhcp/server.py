@@ -11,6 +11,7 @@ import asyncio
 import fcntl
 import socket
 import struct
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,6 +28,11 @@ BROADCAST = "255.255.255.255"
 _STAGES = {t: f"dhcp_{t.name.lower()}" for t in MessageType}
 _SIOCSARP = 0x8955
 _BURST = 64
+#: Seconds during which a request identical in client, xid and type to one just answered is not
+#: answered again. In a boot storm the socket queue holds both the original and the client's
+#: retransmission (clients wait at least 1 s); answering the copy too only doubles the queue.
+DUPLICATE_WINDOW = 1.0
+_ANSWERED_MAX = 100_000
 _ATF_COM = 0x02
 
 
@@ -51,8 +57,14 @@ class DhcpServer:
         client_port: int = 68,
         relay_port: int = 67,
         bind_address: str = "0.0.0.0",  # noqa: S104 - DHCP servers must receive broadcasts
+        duplicate_window: float = DUPLICATE_WINDOW,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.policy = policy
+        self.duplicate_window = duplicate_window
+        self._clock = clock
+        #: (chaddr, xid, message type) -> when it was last answered (see :data:`DUPLICATE_WINDOW`).
+        self._answered: dict[tuple[bytes, int, MessageType | None], float] = {}
         self.inventory = inventory
         self.events = events
         self.interfaces = interfaces
@@ -62,7 +74,7 @@ class DhcpServer:
         self.bind_address = bind_address
         self._sockets: list[socket.socket] = []
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.stats = {"received": 0, "replied": 0, "dropped": 0, "malformed": 0}
+        self.stats = {"received": 0, "replied": 0, "dropped": 0, "malformed": 0, "duplicates": 0}
 
     # pure part ----------------------------------------------------------------------------------
 
@@ -71,6 +83,12 @@ class DhcpServer:
         self.stats["received"] += 1
         try:
             req = codec.decode(data)
+            key = (req.chaddr, req.xid, req.message_type)
+            now = self._clock()
+            answered = self._answered.get(key)
+            if answered is not None and now - answered < self.duplicate_window:
+                self.stats["duplicates"] += 1  # a retransmission queued behind the copy just answered
+                return None
             outcome = self.policy.handle(req, self.inventory())
             reply = self._destination(req, outcome)
         except (CodecError, ValueError) as exc:
@@ -82,6 +100,9 @@ class DhcpServer:
             self.stats["dropped"] += 1
         else:
             self.stats["replied"] += 1
+            if len(self._answered) >= _ANSWERED_MAX:
+                self._answered = {k: t for k, t in self._answered.items() if now - t < self.duplicate_window}
+            self._answered[key] = now
         return reply
 
     def _destination(self, req: codec.DhcpPacket, outcome: Outcome) -> Reply | None:
