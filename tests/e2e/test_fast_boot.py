@@ -78,7 +78,11 @@ def test_fast_loop(firmware: str, fast_artifacts: tuple[Kernel, Path], tmp_path:
             assert "Start PXE over IPv4" in console  # OVMF's own PXE, not an iPXE option ROM
             assert "NBP filename is ipxe.efi" in console
         assert f"{kernel_url}... ok" in console
-        assert f"{initrd_url}... ok" in console
+        # The kernel resets the UART while iPXE's last characters may still be in flight ("... o"
+        # then the kernel's output), so the initrd's "ok" is not always on the console; the init
+        # running from it (E2E-INIT) and the initrd stage of the timeline prove the download.
+        assert f"{initrd_url}... " in console
+        assert console.index(f"{initrd_url}... ") < console.index("E2E-INIT")
         time.sleep(1)  # events are written every 0.5 s
         doc = timeline(lab)
         assert (doc["xname"], doc["last_stage"], doc["complete"]) == (NODE_XNAME, "phone-home", True)
