@@ -267,16 +267,26 @@ def _http_worker(settings: Settings) -> None:  # pragma: no cover - runs in fork
 
 
 def _netboot_worker(settings: Settings) -> None:  # pragma: no cover - runs in a forked child
-    """The DHCP and TFTP daemons alone, as ``pychami netboot`` runs them."""
+    """The DHCP and TFTP daemons alone, as ``pychami netboot`` runs them, ahead of HTTP work."""
+    with contextlib.suppress(PermissionError):  # root (as DHCP on port 67 is): ahead of HTTP work
+        os.setpriority(os.PRIO_PROCESS, 0, NETBOOT_PRIORITY)
+    run_netboot(settings)
+
+
+def run_netboot(settings: Settings, *, migrate_schema: bool = False) -> None:
+    """Run the DHCP and TFTP daemons until interrupted (``pychami netboot``; the netboot process of
+    ``serve --workers``), with their own inventory cache and boot-event recorder."""
     import asyncio  # noqa: PLC0415
 
     from pychami.netboot.daemon import NetbootDaemon  # noqa: PLC0415
     from pychami.netboot.settings import parse_netboot_settings  # noqa: PLC0415
 
     cfg = parse_netboot_settings(settings.netboot)
-    with contextlib.suppress(PermissionError):  # root (as DHCP on port 67 is): ahead of HTTP work
-        os.setpriority(os.PRIO_PROCESS, 0, NETBOOT_PRIORITY)
+    if not cfg.enabled:
+        raise ConfigError("netboot needs --interface (or netboot.interfaces in the config file)")
     ctx = build_context(settings)
+    if migrate_schema:
+        upgrade_schema(ctx.db)
     daemon = NetbootDaemon(
         cfg,
         boot_url=cfg.boot_url or settings.base_url,
@@ -287,6 +297,8 @@ def _netboot_worker(settings: Settings) -> None:  # pragma: no cover - runs in a
     ctx.events.start()
     try:
         asyncio.run(daemon.run_forever())
+    except KeyboardInterrupt:
+        pass
     finally:
         ctx.events.stop()
         ctx.db.dispose()

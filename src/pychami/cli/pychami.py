@@ -183,34 +183,11 @@ def netboot(
         --subnet 172.16.0.0/24 --router 172.16.0.254 --dns 172.16.0.254 \\
         --boot-url http://172.16.0.254:8081 --tftp-root /usr/lib/ipxe
     """
-    import asyncio  # noqa: PLC0415
-
-    from pychami.netboot.daemon import NetbootDaemon  # noqa: PLC0415
-    from pychami.netboot.settings import parse_netboot_settings  # noqa: PLC0415
-    from pychami.server import build_context, upgrade_schema  # noqa: PLC0415
+    from pychami.server import run_netboot  # noqa: PLC0415
 
     settings = _with_netboot(_settings(config, data_dir=data_dir, db=db, log_level=log_level), netboot_flags)
     configure_logging(settings.log_level, settings.log_format)
-    cfg = parse_netboot_settings(settings.netboot)
-    if not cfg.enabled:
-        raise ConfigError("netboot needs --interface (or netboot.interfaces in the config file)")
-    ctx = build_context(settings)
-    upgrade_schema(ctx.db)
-    daemon = NetbootDaemon(
-        cfg,
-        boot_url=cfg.boot_url or settings.base_url,
-        inventory=ctx.inventory.get,
-        events=ctx.events,
-        db=ctx.db,
-    )
-    ctx.events.start()
-    try:
-        asyncio.run(daemon.run_forever())
-    except KeyboardInterrupt:
-        pass
-    finally:
-        ctx.events.stop()
-        ctx.db.dispose()
+    run_netboot(settings, migrate_schema=True)
 
 
 @main.group()
