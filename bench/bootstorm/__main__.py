@@ -150,28 +150,20 @@ def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: floa
             proc.wait()
 
 
-def wait_udp(pair: NetnsPair, port: int, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+def wait_listening(
+    pair: NetnsPair, proto: str, port: int, proc: subprocess.Popen[bytes], what: str, timeout: float = 60
+) -> None:
+    """Wait until ``proc`` listens on ``port`` (``proto`` "tcp" or "udp") in the server namespace."""
+    flags = "-Htln" if proto == "tcp" else "-Hunl"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"DHCP peer exited with {proc.returncode}")
-        out = sh(*pair.run_in(pair.srv, "ss", "-Hunl", f"sport = :{port}"), check=False).stdout
+            raise RuntimeError(f"{what} exited with {proc.returncode}")
+        out = sh(*pair.run_in(pair.srv, "ss", flags, f"sport = :{port}"), check=False).stdout
         if out.strip():
             return
         time.sleep(0.2)
-    raise RuntimeError("DHCP peer did not open its socket")
-
-
-def wait_tcp(pair: NetnsPair, port: int, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        out = sh(*pair.run_in(pair.srv, "ss", "-Htln", f"sport = :{port}"), check=False).stdout
-        if out.strip():
-            return
-        time.sleep(0.2)
-    raise RuntimeError("server did not listen")
+    raise RuntimeError(f"{what} did not open its {proto} port {port}")
 
 
 class Bench:
@@ -278,8 +270,8 @@ class Bench:
             str(config),
         )
         proc = subprocess.Popen(argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        wait_tcp(self.pair, PORT, proc)
-        wait_udp(self.pair, 67, proc)
+        wait_listening(self.pair, "tcp", PORT, proc, "server")
+        wait_listening(self.pair, "udp", 67, proc, "DHCP peer")
         return proc
 
     def setup_pychami(self) -> None:
@@ -380,7 +372,7 @@ class Bench:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        wait_tcp(self.pair, PORT, proc)
+        wait_listening(self.pair, "tcp", PORT, proc, "server")
         return proc
 
     def start_dhcp_peer(self, name: str) -> subprocess.Popen[bytes]:
@@ -400,7 +392,7 @@ class Bench:
             stderr=subprocess.DEVNULL,
             env=env,
         )
-        wait_udp(self.pair, 67, proc)
+        wait_listening(self.pair, "udp", 67, proc, "DHCP peer")
         return proc
 
     def run_peer(self, dhcp: str | None, workers: int, steps: str = "all") -> dict[str, Any]:

@@ -119,27 +119,23 @@ def build(ctx: AppContext) -> list[APIRouter]:
                 detail={"key": key},
             )
 
-    async def boot_file(key: str, request: Request) -> Response:
-        """A published kernel, initramfs or SquashFS (public: nodes fetch them without a token)."""
-        if "\x00" in key:
-            raise BadRequest("invalid key")
-        path = locate(key)
-        record(key, request)
-        return FileResponse(path, media_type="application/octet-stream")
-
-    async def fast(request: Request) -> Response | None:
+    async def answer(key: str, request: Request) -> Response:
         """HEAD and small single Range reads answered on the event loop (one stat, one pread: no
-        worker-thread round trips); everything else is a :class:`FileResponse` as above."""
-        key = request.scope["path"][len(PREFIX) :]
+        worker-thread round trips); everything else is a :class:`FileResponse`."""
         if "\x00" in key:
             raise BadRequest("invalid key")
         path = locate(key)
         st = path.stat()
-        answer = quick_answer(request, path, st)
-        if answer is None:
-            answer = FileResponse(path, media_type="application/octet-stream", stat_result=st)
+        response = quick_answer(request, path, st) or FileResponse(path, media_type=OCTETS, stat_result=st)
         record(key, request)
-        return answer
+        return response
+
+    async def boot_file(key: str, request: Request) -> Response:
+        """A published kernel, initramfs or SquashFS (public: nodes fetch them without a token)."""
+        return await answer(key, request)
+
+    async def fast(request: Request) -> Response | None:
+        return await answer(request.scope["path"][len(PREFIX) :], request)
 
     ctx.registry.setdefault(FAST_PREFIX_ROUTES, {}).update({("GET", PREFIX): fast, ("HEAD", PREFIX): fast})
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,12 @@ def _ago(ts: dt.datetime, now: dt.datetime) -> str:
     if seconds < 7200:
         return f"{seconds // 60}m ago"
     return f"{seconds // 3600}h ago"
+
+
+def _columns(rows: Sequence[Sequence[str]]) -> list[str]:
+    """Rows as left-aligned columns two spaces apart."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() for r in rows]
 
 
 def render_node(timeline: Timeline, now: dt.datetime) -> str:
@@ -43,8 +50,7 @@ def render_node(timeline: Timeline, now: dt.datetime) -> str:
         rows.append(
             (stage["stage"], stage["time"][11:23], f"{stage['seconds']:.1f}", stage["ip"] or "", shown)
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    lines += ["  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() for r in rows]
+    lines += _columns(rows)
     last = timeline.events[-1]
     if timeline.complete:
         lines.append(f"last stage: {timeline.last_stage} (boot complete)")
@@ -60,7 +66,7 @@ def render_node(timeline: Timeline, now: dt.datetime) -> str:
 
 def render_cluster(timelines: list[Timeline], now: dt.datetime) -> str:
     """One line a node (furthest stage of its latest boot), then how many nodes stand at each stage."""
-    from pychami.core.timeline import STAGE_NAMES  # noqa: PLC0415
+    from pychami.core.timeline import stage_counts  # noqa: PLC0415
 
     if not timelines:
         return "no boot events in this window"
@@ -70,14 +76,9 @@ def render_cluster(timelines: list[Timeline], now: dt.datetime) -> str:
         rows.append(
             (t.node, t.last_stage or "-", "yes" if t.complete else "no", started, _ago(t.events[-1].ts, now))
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    lines = ["  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() for r in rows]
-    counts: dict[str, int] = {}
-    for t in timelines:
-        key = t.last_stage or "none"
-        counts[key] = counts.get(key, 0) + 1
-    order = [*STAGE_NAMES, "none"]
-    lines.append(f"{len(timelines)} nodes: " + ", ".join(f"{counts[s]} at {s}" for s in order if s in counts))
+    lines = _columns(rows)
+    counts = stage_counts(timelines)
+    lines.append(f"{len(timelines)} nodes: " + ", ".join(f"{n} at {stage}" for stage, n in counts.items()))
     return "\n".join(lines)
 
 

@@ -179,6 +179,15 @@ def node_timeline(recorder: BootEventRecorder, snapshot: InventorySnapshot, iden
     return summarize(mac, events) if events else None
 
 
+def stage_counts(timelines: Iterable[Timeline]) -> dict[str, int]:
+    """How many nodes stand at each stage (``none``: no stage reached), in boot order."""
+    counts: dict[str, int] = {}
+    for t in timelines:
+        key = t.last_stage or "none"
+        counts[key] = counts.get(key, 0) + 1
+    return {name: counts[name] for name in (*STAGE_NAMES, "none") if name in counts}
+
+
 def cluster_status(events: Iterable[BootEvent]) -> list[Timeline]:
     """One timeline per node (by xname, else MAC) of the given events, ordered by node name."""
     per_node: dict[str, list[BootEvent]] = {}

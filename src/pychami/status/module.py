@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from pathlib import Path
 
 from fastapi import APIRouter, Depends
@@ -11,7 +10,7 @@ from fastapi import APIRouter, Depends
 from pychami.core.auth import parse_ttl
 from pychami.core.context import AppContext
 from pychami.core.errors import BadRequest, NotFound
-from pychami.core.timeline import STAGE_NAMES, Timeline, cluster_status, iso_time, node_timeline
+from pychami.core.timeline import Timeline, cluster_status, iso_time, node_timeline, stage_counts
 from pychami.core.web import GoJSONResponse, require
 
 NAME = "status"
@@ -30,7 +29,6 @@ def since_start(since: str, now: dt.datetime | None = None) -> dt.datetime:
 
 def summary_json(timelines: list[Timeline], since: dt.datetime) -> dict[str, object]:
     """How far every node of a window got: one row a node, and how many nodes stand at each stage."""
-    counts = Counter(t.last_stage or "none" for t in timelines)
     return {
         "since": iso_time(since),
         "nodes": [
@@ -43,7 +41,7 @@ def summary_json(timelines: list[Timeline], since: dt.datetime) -> dict[str, obj
             }
             for t in timelines
         ],
-        "last_stages": {name: counts[name] for name in (*STAGE_NAMES, "none") if counts[name]},
+        "last_stages": stage_counts(timelines),
     }
 
 
