@@ -123,3 +123,13 @@ def test_no_stage_events() -> None:
     assert tl.last_stage is None and tl.started is not None
     empty = summarize("n", [])
     assert empty.started is None and empty.to_json()["boot_started"] is None
+
+
+def test_status_table_of_a_node_with_no_stage_yet() -> None:
+    """`pychami status` of a node that only got an offer says no stage was reached, every stage ahead."""
+    from pychami.cli.status import render_node
+
+    tl = summarize("n", [ev(0, "dhcp_offer", "firmware")])
+    last = render_node(tl, T0 + dt.timedelta(seconds=5)).splitlines()[-1]
+    ahead = ", ".join(STAGE_NAMES)
+    assert last == f"last stage: none; last event dhcp_offer 5s ago; not reached since: {ahead}"

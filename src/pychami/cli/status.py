@@ -55,11 +55,12 @@ def render_node(timeline: Timeline, now: dt.datetime) -> str:
     if timeline.complete:
         lines.append(f"last stage: {timeline.last_stage} (boot complete)")
     else:
-        reached = STAGE_NAMES.index(timeline.last_stage or STAGE_NAMES[0])
-        following = STAGE_NAMES[reached + 1] if reached + 1 < len(STAGE_NAMES) else None
+        # -1: events (an offer, a transfer start) but no stage reached yet: every stage is still ahead.
+        reached = STAGE_NAMES.index(timeline.last_stage) if timeline.last_stage else -1
+        ahead = STAGE_NAMES[reached + 1 :]
         lines.append(
-            f"last stage: {timeline.last_stage}; last event {last.stage} {_ago(last.ts, now)}"
-            + (f"; not reached since: {', '.join(STAGE_NAMES[reached + 1 :])}" if following else "")
+            f"last stage: {timeline.last_stage or 'none'}; last event {last.stage} {_ago(last.ts, now)}"
+            + (f"; not reached since: {', '.join(ahead)}" if ahead else "")
         )
     return "\n".join(lines)
 
