@@ -21,6 +21,30 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def issue_token(data: Path, *scopes: str) -> str:
+    """A 2-hour token (default scope admin) from the local issuer of the server using ``data``."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pychami.cli.pychami",
+            "token",
+            "create",
+            "--data-dir",
+            str(data),
+            "--sub",
+            "bench",
+            *[a for s in scopes or ("admin",) for a in ("--scope", s)],
+            "--ttl",
+            "2h",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return out.stdout.strip()
+
+
 class Server:
     """A running ``pychami serve`` subprocess."""
 
@@ -36,26 +60,7 @@ class Server:
         return self.proc.pid
 
     def token(self, *scopes: str) -> str:
-        out = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pychami.cli.pychami",
-                "token",
-                "create",
-                "--data-dir",
-                str(self.data),
-                "--sub",
-                "bench",
-                *[a for s in scopes or ("admin",) for a in ("--scope", s)],
-                "--ttl",
-                "2h",
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        return out.stdout.strip()
+        return issue_token(self.data, *scopes)
 
 
 def _healthy(url: str, netns: str | None) -> bool:

@@ -36,6 +36,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.live import issue_token
+
 from bench.bootstorm import peers, report
 from bench.common import ROOT, NetnsPair, cpu_seconds, process_tree, rss_mb, sh
 
@@ -275,19 +277,7 @@ class Bench:
         return proc
 
     def setup_pychami(self) -> None:
-        token = sh(
-            sys.executable,
-            "-m",
-            "pychami.cli.pychami",
-            "token",
-            "create",
-            "--data-dir",
-            str(self.data),
-            "--scope",
-            "admin",
-            "--ttl",
-            "2h",
-        ).stdout.strip()
+        token = issue_token(self.data)
         setup = {
             "bootparameters": {
                 "macs": [n["mac"] for n in self.nodes],
