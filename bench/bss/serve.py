@@ -1,25 +1,16 @@
-"""Run the pychami app for the BSS benchmark: uvicorn with uvloop + httptools, no access log.
+"""Run the pychami server for the BSS benchmark as ``pychami serve`` runs it (uvloop + httptools with
+the node lane, no access log), with ``--workers`` processes.
 
-``PYCHAMI_*`` settings come from the environment (data dir, database, advertise URL), so several
-workers can build the same app through the factory.
+``PYCHAMI_*`` settings come from the environment (data dir, database, advertise URL).
 """
 
 from __future__ import annotations
 
 import argparse
 
-import uvicorn
-from fastapi import FastAPI
-
 from pychami.core.logs import configure_logging
 from pychami.core.settings import load_settings
-from pychami.server import create_app
-
-
-def factory() -> FastAPI:
-    settings = load_settings(log_level="WARNING")
-    configure_logging(settings.log_level, settings.log_format)
-    return create_app(settings, migrate_schema=False)
+from pychami.server import serve
 
 
 def main() -> None:
@@ -27,18 +18,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
-    uvicorn.run(
-        "bench.bss.serve:factory",
-        factory=True,
-        host="127.0.0.1",
-        port=args.port,
-        workers=args.workers,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        log_level="warning",
-        log_config=None,
-    )
+    settings = load_settings(log_level="WARNING", listen=f"127.0.0.1:{args.port}", workers=args.workers)
+    configure_logging(settings.log_level, settings.log_format)
+    serve(settings)
 
 
 if __name__ == "__main__":

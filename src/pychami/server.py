@@ -25,6 +25,7 @@ from pychami.core.db import Database
 from pychami.core.errors import ConfigError
 from pychami.core.events import BootEventRecorder
 from pychami.core.inventory import ChangeSignal, InventoryCache, InventorySource
+from pychami.core.lane import LANE_ROUTES, Lane, LaneMiddleware, lane_protocol
 from pychami.core.logs import get_logger
 from pychami.core.settings import AuthMode, Settings
 from pychami.core.web import (
@@ -34,8 +35,10 @@ from pychami.core.web import (
     GoJSONResponse,
     Metrics,
     RequestContextMiddleware,
+    error_reply,
     install_error_handlers,
     metrics_response,
+    new_request_id,
     problem,
 )
 from pychami.netboot import module as netboot_module
@@ -205,6 +208,12 @@ def create_app(
     fast_prefixes = ctx.registry.get(FAST_PREFIX_ROUTES)
     if fast_routes or fast_prefixes:
         app.add_middleware(FastRoutes, routes=fast_routes or {}, prefixes=fast_prefixes or {})
+    # Node-facing GET/HEAD answers: in the HTTP protocol of `serve` (see _run_uvicorn) and, for other
+    # servers and in-process clients, as the middleware right inside the request context.
+    lane = Lane(ctx.registry.get(LANE_ROUTES, {}), error_reply, metrics.observe)
+    app.state.lane = lane
+    if lane:
+        app.add_middleware(LaneMiddleware, lane=lane)
     app.add_middleware(
         RequestContextMiddleware,
         metrics=metrics,
@@ -321,6 +330,7 @@ def _reuseport_socket(settings: Settings) -> socket.socket:
 def _run_uvicorn(app: FastAPI, settings: Settings, sock: socket.socket | None) -> None:
     import uvicorn  # noqa: PLC0415 - only the serving process needs it
 
+    lane: Lane | None = getattr(app.state, "lane", None)
     config = uvicorn.Config(
         app,
         host=settings.listen_host,
@@ -329,6 +339,7 @@ def _run_uvicorn(app: FastAPI, settings: Settings, sock: socket.socket | None) -
         access_log=False,
         proxy_headers=False,
         backlog=4096,
+        http=lane_protocol(lane, new_request_id) if lane else "httptools",
     )
     server = uvicorn.Server(config)
     if sock is None:

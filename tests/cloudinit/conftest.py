@@ -125,13 +125,16 @@ class LiveServer:
 
 
 @contextlib.contextmanager
-def serve(app: FastAPI) -> Iterator[LiveServer]:
-    """Run ``app`` under uvicorn in a thread on a free 127.0.0.1 port; stop it afterwards."""
+def serve(app: Any, http: Any = "auto", lifespan: str = "on") -> Iterator[LiveServer]:
+    """Run ``app`` under uvicorn in a thread on a free 127.0.0.1 port; stop it afterwards. ``http`` is
+    uvicorn's protocol (a name or a class), ``lifespan`` "off" for a second server of the same app."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_config=None, access_log=False, proxy_headers=False, lifespan="on")
+    config = uvicorn.Config(
+        app, log_config=None, access_log=False, proxy_headers=False, lifespan=lifespan, http=http
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -14,8 +14,8 @@ from fastapi.responses import FileResponse, Response
 
 from pychami.core.context import AppContext
 from pychami.core.errors import BadRequest, NotFound
+from pychami.core.lane import LANE_ROUTES, NodeRequest, Reply, node_request
 from pychami.core.storage import LocalObjectStore
-from pychami.core.web import FAST_PREFIX_ROUTES
 
 OCTETS = "application/octet-stream"
 
@@ -41,25 +41,25 @@ RESOLVE_TTL = 2.0
 QUICK_RANGE = 1024 * 1024
 
 
-def file_headers(st: os.stat_result) -> dict[str, str]:
+def file_headers(st: os.stat_result) -> list[tuple[str, str]]:
     """The validators and length a :class:`FileResponse` of this file sends."""
     etag = hashlib.md5(f"{st.st_mtime}-{st.st_size}".encode(), usedforsecurity=False).hexdigest()
-    return {
-        "accept-ranges": "bytes",
-        "content-length": str(st.st_size),
-        "last-modified": formatdate(st.st_mtime, usegmt=True),
-        "etag": f'"{etag}"',
-    }
+    return [
+        ("accept-ranges", "bytes"),
+        ("content-length", str(st.st_size)),
+        ("last-modified", formatdate(st.st_mtime, usegmt=True)),
+        ("etag", f'"{etag}"'),
+    ]
 
 
-def quick_answer(request: Request, path: Path, st: os.stat_result) -> Response | None:
+def quick_reply(request: NodeRequest, path: Path, st: os.stat_result) -> Reply | None:
     """HEAD, or ``Range: bytes=A-B`` / ``bytes=A-`` of at most :data:`QUICK_RANGE` bytes inside the
     file (no If-Range); None for anything else."""
     headers = file_headers(st)
     if request.method == "HEAD":
-        return Response(b"", headers=headers, media_type=OCTETS)
-    spec = request.headers.get("range", "")
-    if not spec.startswith("bytes=") or "," in spec or "if-range" in request.headers:
+        return Reply(200, b"", OCTETS, headers)
+    spec = request.header(b"range")
+    if not spec.startswith("bytes=") or "," in spec or b"if-range" in request.headers:
         return None
     first_text, sep, last_text = spec[6:].strip().partition("-")
     if not sep or not first_text.isdigit() or (last_text and not last_text.isdigit()):
@@ -73,9 +73,9 @@ def quick_answer(request: Request, path: Path, st: os.stat_result) -> Response |
         data = os.pread(fd, last - first + 1, first)
     finally:
         os.close(fd)
-    del headers["content-length"]
-    headers["content-range"] = f"bytes {first}-{first + len(data) - 1}/{st.st_size}"
-    return Response(data, status_code=206, headers=headers, media_type=OCTETS)
+    headers = [h for h in headers if h[0] != "content-length"]
+    headers.append(("content-range", f"bytes {first}-{first + len(data) - 1}/{st.st_size}"))
+    return Reply(206, data, OCTETS, headers)
 
 
 def build(ctx: AppContext) -> list[APIRouter]:
@@ -104,10 +104,10 @@ def build(ctx: AppContext) -> list[APIRouter]:
         resolved_at[key] = (resolved, now)
         return resolved
 
-    def record(key: str, request: Request) -> None:
-        range_header = request.headers.get("range", "")
+    def record(key: str, request: NodeRequest) -> None:
+        range_header = request.header(b"range")
         if request.method == "GET" and (not range_header or range_header.startswith("bytes=0-")):
-            ip = request.client.host if request.client else None
+            ip = request.client
             node = ctx.inventory.get().by_ip.get(ip or "")
             mac = node.macs[0] if node and node.macs else None
             ctx.events.record(
@@ -119,25 +119,37 @@ def build(ctx: AppContext) -> list[APIRouter]:
                 detail={"key": key},
             )
 
-    async def answer(key: str, request: Request) -> Response:
-        """HEAD and small single Range reads answered on the event loop (one stat, one pread: no
-        worker-thread round trips); everything else is a :class:`FileResponse`."""
+    def find(key: str) -> tuple[Path, os.stat_result]:
         if "\x00" in key:
             raise BadRequest("invalid key")
         path = locate(key)
-        st = path.stat()
-        response = quick_answer(request, path, st) or FileResponse(path, media_type=OCTETS, stat_result=st)
-        record(key, request)
-        return response
+        return path, path.stat()
+
+    def quick(key: str, request: NodeRequest) -> Reply | None:
+        """HEAD and small single Range reads: one stat and one pread, on the event loop (no
+        worker-thread round trips); None for what must stream."""
+        path, st = find(key)
+        reply = quick_reply(request, path, st)
+        if reply is not None:
+            record(key, request)
+        return reply
 
     async def boot_file(key: str, request: Request) -> Response:
         """A published kernel, initramfs or SquashFS (public: nodes fetch them without a token)."""
-        return await answer(key, request)
+        view = node_request(request)
+        reply = quick(key, view)
+        if reply is not None:
+            return reply.response()
+        path, st = find(key)
+        record(key, view)
+        return FileResponse(path, media_type=OCTETS, stat_result=st)
 
-    async def fast(request: Request) -> Response | None:
-        return await answer(request.scope["path"][len(PREFIX) :], request)
+    def lane(request: NodeRequest) -> Reply | None:
+        return quick(request.path[len(PREFIX) :], request)
 
-    ctx.registry.setdefault(FAST_PREFIX_ROUTES, {}).update({("GET", PREFIX): fast, ("HEAD", PREFIX): fast})
+    ctx.registry.setdefault(LANE_ROUTES, {}).update(
+        {("GET", PREFIX + "*"): lane, ("HEAD", PREFIX + "*"): lane}
+    )
 
     # Two routes, not one with two methods: OpenAPI wants one operation id per method, and FastAPI
     # gives every method of a route the same one.

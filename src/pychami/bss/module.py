@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import APIRouter
 
 from pychami.core.context import AppContext
-from pychami.core.web import FAST_ROUTES
+from pychami.core.lane import LANE_ROUTES
 
 NAME = "bss"
 MIGRATIONS: Path | None = Path(__file__).parent / "migrations" / "versions"
@@ -28,6 +28,5 @@ def build(ctx: AppContext) -> list[APIRouter]:
         cache_ttl=settings.cache_ttl,
     )
     ctx.registry[NAME] = service
-    fast = ctx.registry.setdefault(FAST_ROUTES, {})
-    fast[("GET", bootscript.PATH)] = bootscript.handler(service)
+    ctx.registry.setdefault(LANE_ROUTES, {})[("GET", bootscript.PATH)] = bootscript.lane_handler(service)
     return routers(service)

@@ -47,6 +47,10 @@ class ConfigSnapshot:
         )
 
 
+#: The cloud-init configuration and the inventory that node documents are made from.
+Snapshots = tuple[ConfigSnapshot, InventorySnapshot]
+
+
 class Refreshing(Generic[T]):
     """A value served from memory and refreshed in a worker thread when older than ``ttl``.
 
@@ -78,13 +82,19 @@ class Refreshing(Generic[T]):
             return self.reload()
         return value
 
-    async def get(self) -> T:
+    def peek(self) -> T | None:
+        """The value in memory (None before the first load), without waiting: past the TTL, a refresh
+        starts in a worker thread and this value is served meanwhile. Call on the event loop."""
         value = self._value
-        if value is None:
-            return await asyncio.to_thread(self.reload)
-        if time.monotonic() - self._loaded_at > self._ttl and not self._refreshing:
+        if value is not None and time.monotonic() - self._loaded_at > self._ttl and not self._refreshing:
             self._refreshing = True
             asyncio.get_running_loop().run_in_executor(None, self._background)
+        return value
+
+    async def get(self) -> T:
+        value = self.peek()
+        if value is None:
+            return await asyncio.to_thread(self.reload)
         return value
 
     def _background(self) -> None:
@@ -148,7 +158,19 @@ class CloudInitService:
         self._inv_generation = generation
         return snap
 
-    async def _snapshots(self) -> tuple[ConfigSnapshot, InventorySnapshot]:
+    def snapshots_now(self) -> Snapshots | None:
+        """What the node documents are made from, if it is in memory and may be served without waiting
+        (on the event loop; a refresh past the TTL runs in the background); None when a load from the
+        database must come first (:meth:`snapshots`)."""
+        if self._inv_generation != self._signal.generation:
+            return None  # SMD changed in this process: its writer expects the change to show at once
+        cfg, inv = self._config.peek(), self._inv.peek()
+        if cfg is None or inv is None:
+            return None
+        return cfg, inv
+
+    async def snapshots(self) -> Snapshots:
+        """What the node documents are made from, loading it in a worker thread when needed."""
         if self._inv_generation != self._signal.generation:
             # SMD changed in this process: wait for the new inventory (in a thread, not on the loop).
             inv = await asyncio.to_thread(self._inv.reload)
@@ -171,13 +193,14 @@ class CloudInitService:
 
     # node identity ---------------------------------------------------------------------------------
 
-    async def identify(self, peer: str | None, forwarded_for: str | None) -> tuple[Node, str] | None:
+    def identify(
+        self, snaps: Snapshots, peer: str | None, forwarded_for: str | None
+    ) -> tuple[Node, str] | None:
         """The node behind a request and its address, or None when the address is unknown."""
         ip = self._resolver.client_ip(peer, forwarded_for)
         if ip is None:
             return None
-        _, inv = await self._snapshots()
-        node = inv.by_ip.get(ip)
+        node = snaps[1].by_ip.get(ip)
         if node is None:
             log.info("cloud-init request from an unknown address", ip=ip, peer=peer)
             return None
@@ -218,19 +241,16 @@ class CloudInitService:
             raise NotFound("Group not found")
         return cfg.configs.get(group, documents.EMPTY_CONFIG).encode("utf-8")
 
-    async def meta_data(self, node: Node, ip: str) -> bytes:
-        cfg, _ = await self._snapshots()
+    def meta_data(self, snaps: Snapshots, node: Node, ip: str) -> bytes:
         mac = node.interfaces[0].mac if node.interfaces else None
         self._events.record(f"{SOURCE} meta-data", SOURCE, xname=node.xname, mac=mac, ip=ip)
-        return self._meta_bytes(cfg, node)
+        return self._meta_bytes(snaps[0], node)
 
-    async def vendor_data(self, node: Node) -> bytes:
-        cfg, _ = await self._snapshots()
-        return self._vendor_bytes(cfg, node)
+    def vendor_data(self, snaps: Snapshots, node: Node) -> bytes:
+        return self._vendor_bytes(snaps[0], node)
 
-    async def group_config(self, node: Node, group: str) -> bytes:
-        cfg, _ = await self._snapshots()
-        return self._group_bytes(cfg, node, group)
+    def group_config(self, snaps: Snapshots, node: Node, group: str) -> bytes:
+        return self._group_bytes(snaps[0], node, group)
 
     def impersonate_meta_data(self, node_id: str) -> bytes:
         node = self.node(node_id)

@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pychami.core.auth import Authorizer, Principal
 from pychami.core.errors import PychamiError
+from pychami.core.lane import Reply
 
 PROBLEM_TYPE = "application/problem+json"
 log = structlog.get_logger("pychami.http")
@@ -33,6 +34,12 @@ log = structlog.get_logger("pychami.http")
 #: ``getrandom`` syscall, which dominated the boot-script path in a sandboxed kernel.
 _ID_PREFIX = uuid.uuid4().hex[:16]
 _ID_COUNTER = itertools.count()
+
+
+def new_request_id() -> str:
+    """A request id for a request that brought none."""
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
+
 
 #: ``AppContext.registry`` key where service modules publish :class:`FastRoutes` handlers.
 FAST_ROUTES = "fast_routes"
@@ -50,10 +57,16 @@ class GoJSONResponse(JSONResponse):
         return dumps(content)
 
 
-def problem(status: int, detail: str, headers: dict[str, str] | None = None) -> Response:
+def problem_reply(status: int, detail: str, headers: dict[str, str] | None = None) -> Reply:
     """An RFC 7807 problem document as upstream writes it (lower-case keys, ``instance`` omitted)."""
     body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "detail": detail, "status": status}
-    return Response(dumps(body), status_code=status, media_type=PROBLEM_TYPE, headers=headers)
+    extra = [(k.lower(), v) for k, v in (headers or {}).items()]
+    return Reply(status, dumps(body), PROBLEM_TYPE, extra)
+
+
+def problem(status: int, detail: str, headers: dict[str, str] | None = None) -> Response:
+    """:func:`problem_reply` as a response."""
+    return problem_reply(status, detail, headers).response()
 
 
 def message(text: str, status: int = 200) -> Response:
@@ -61,11 +74,15 @@ def message(text: str, status: int = 200) -> Response:
     return GoJSONResponse({"code": 0, "message": text}, status_code=status)
 
 
-def error_response(exc: PychamiError) -> Response:
+def error_reply(exc: PychamiError) -> Reply:
     if exc.status == 401:
         # Upstream's jwtauth middleware answers 401 in plain text.
-        return PlainTextResponse(exc.detail + "\n", status_code=401, headers={"WWW-Authenticate": "Bearer"})
-    return problem(exc.status, exc.detail)
+        return Reply(401, (exc.detail + "\n").encode(), "text/plain", [("www-authenticate", "Bearer")])
+    return problem_reply(exc.status, exc.detail)
+
+
+def error_response(exc: PychamiError) -> Response:
+    return error_reply(exc).response()
 
 
 def _validation_detail(exc: RequestValidationError) -> str:
@@ -193,10 +210,7 @@ class RequestContextMiddleware:
             # Not for cloud-init, whose phone-home really is a form post.
             headers[b"content-type"] = b"application/json"
             scope = {**scope, "headers": list(headers.items())}
-        request_id = (
-            headers.get(b"x-request-id", b"").decode("latin-1")[:64]
-            or f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
-        )
+        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or new_request_id()
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body:
             await self._too_large(send, request_id)

@@ -1,13 +1,13 @@
 """``GET /boot/v1/bootscript``: the node-facing boot script (no token).
 
-Published as a fast route (``core.web.FastRoutes``: answered before FastAPI's router, no dependency
-solving) and also mounted as a plain route. It runs on the event loop: it reads only in-process caches,
-so it never needs a worker thread.
+A lane handler (``core.lane``: answered in the HTTP protocol, before uvicorn and FastAPI see the
+request) and, built on the same function, an ordinary route. It reads only in-process caches, so it
+never needs a worker thread.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from fastapi import APIRouter
 from starlette.requests import Request
@@ -17,6 +17,7 @@ from pychami.bss import identifiers as ident
 from pychami.bss.api.query import parse_raw
 from pychami.bss.service import BSSService
 from pychami.core.errors import BadRequest
+from pychami.core.lane import NodeRequest, Reply, node_request
 
 PATH = "/boot/v1/bootscript"
 _TRUE = {"1", "true", "yes", "on"}
@@ -31,11 +32,11 @@ def _int(query_value: str, what: str, default: int | None) -> int | None:
     return value
 
 
-def handler(service: BSSService) -> Callable[[Request], Awaitable[Response]]:
-    """The boot-script endpoint as a plain ``async (Request) -> Response`` function."""
+def lane_handler(service: BSSService) -> Callable[[NodeRequest], Reply]:
+    """The boot-script endpoint as a lane handler."""
 
-    async def bootscript(request: Request) -> Response:
-        q = parse_raw(request.scope["query_string"])
+    def bootscript(request: NodeRequest) -> Reply:
+        q = parse_raw(request.query)
         nid_text = q.get("nid", "")
         nid = None
         if nid_text:
@@ -51,15 +52,20 @@ def handler(service: BSSService) -> Callable[[Request], Awaitable[Response]]:
             arch=q.get("arch", ""),
             ts=_int(q.get("ts", ""), "ts", None),
             want_json=q.get("json", "").lower() in _TRUE,
-            ip=request.client.host if request.client else None,
+            ip=request.client,
         )
-        return Response(answer.body, media_type=answer.media_type)
+        return Reply(200, answer.body, answer.media_type)
 
     return bootscript
 
 
 def router(service: BSSService) -> APIRouter:
-    """The same handler as an ordinary route, for apps that do not install fast routes."""
+    """The same handler as an ordinary route, for apps without the lane."""
+    lane = lane_handler(service)
+
+    async def bootscript(request: Request) -> Response:
+        return lane(node_request(request)).response()
+
     r = APIRouter(tags=["bss"])
-    r.add_route(PATH, handler(service), methods=["GET"], name="bootscript", include_in_schema=False)
+    r.add_route(PATH, bootscript, methods=["GET"], name="bootscript", include_in_schema=False)
     return r

@@ -14,12 +14,15 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pychami import __version__
 from pychami.cloudinit import documents
 from pychami.cloudinit.models import HostKeys
-from pychami.cloudinit.service import CloudInitService
+from pychami.cloudinit.service import CloudInitService, Snapshots
 from pychami.core.errors import BadRequest
+from pychami.core.inventory import Node
+from pychami.core.lane import LaneHandler, NodeRequest, Reply, node_request
 from pychami.core.web import GoJSONResponse
 
 PREFIX = "/cloud-init"
@@ -40,9 +43,12 @@ def go_duration(seconds: float) -> str:
     return text
 
 
-def _unknown() -> Response:
+def _unknown() -> Reply:
     # Upstream answers an unknown source address with an empty 422.
-    return Response(status_code=422)
+    return Reply(422)
+
+
+_USER_DATA = documents.USER_DATA.encode("utf-8")
 
 
 #: OpenAPI entries for the node-facing documents, which are plain Starlette routes (no FastAPI
@@ -96,44 +102,79 @@ NODE_PATHS: dict[str, Any] = {
 }
 
 
+#: A node document made from the request and the service's snapshots; None: not this route's path.
+Core = Callable[[NodeRequest, Snapshots], Reply | None]
+
+
+def _group_of(path: str) -> str | None:
+    """``<group>`` of ``/cloud-init/<group>.yaml``, or None for any other path."""
+    rest = path[len(PREFIX) + 1 :]
+    if not path.startswith(PREFIX + "/") or "/" in rest or not rest.endswith(".yaml") or rest == ".yaml":
+        return None
+    return rest[: -len(".yaml")]
+
+
 class NodeHandlers:
-    """The node-facing documents as plain ``async (Request) -> Response`` functions (fast routes)."""
+    """The node-facing documents, each written once as a synchronous function of the request and the
+    snapshots, and served two ways: as a lane handler (:meth:`lane`: from memory, declining when the
+    snapshots must first be loaded) and as an ordinary route (:meth:`route`: loads them if needed)."""
 
     def __init__(self, service: CloudInitService) -> None:
         self.service = service
 
-    async def who(self, request: Request) -> Any:
-        peer = request.client.host if request.client else None
-        return await self.service.identify(peer, request.headers.get("x-forwarded-for"))
+    def _who(self, request: NodeRequest, snaps: Snapshots) -> tuple[Node, str] | None:
+        forwarded = request.headers.get(b"x-forwarded-for")
+        return self.service.identify(
+            snaps, request.client, forwarded.decode("latin-1") if forwarded else None
+        )
 
-    async def meta_data(self, request: Request) -> Response:
-        found = await self.who(request)
+    def meta_data(self, request: NodeRequest, snaps: Snapshots) -> Reply:
+        found = self._who(request, snaps)
         if found is None:
             return _unknown()
         node, ip = found
-        return Response(await self.service.meta_data(node, ip), media_type=YAML)
+        return Reply(200, self.service.meta_data(snaps, node, ip), YAML)
 
-    async def user_data(self, request: Request) -> Response:
-        del request
-        return Response(documents.USER_DATA, media_type=TEXT)
+    def user_data(self, request: NodeRequest, snaps: Snapshots) -> Reply:
+        del request, snaps
+        return Reply(200, _USER_DATA, TEXT)
 
-    async def vendor_data(self, request: Request) -> Response:
-        found = await self.who(request)
+    def vendor_data(self, request: NodeRequest, snaps: Snapshots) -> Reply:
+        found = self._who(request, snaps)
         if found is None:
             return _unknown()
-        return Response(await self.service.vendor_data(found[0]), media_type=TEXT)
+        return Reply(200, self.service.vendor_data(snaps, found[0]), TEXT)
 
-    async def group_config(self, request: Request) -> Response:
-        found = await self.who(request)
+    def group_config(self, request: NodeRequest, snaps: Snapshots) -> Reply | None:
+        group = _group_of(request.path)
+        if group is None:
+            return None
+        found = self._who(request, snaps)
         if found is None:
             return _unknown()
-        group = request.path_params["group"]
-        return Response(await self.service.group_config(found[0], group), media_type=TEXT)
+        return Reply(200, self.service.group_config(snaps, found[0], group), TEXT)
+
+    def lane(self, core: Core) -> LaneHandler:
+        def handler(request: NodeRequest) -> Reply | None:
+            snaps = self.service.snapshots_now()
+            return None if snaps is None else core(request, snaps)
+
+        return handler
+
+    def route(self, core: Core) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            reply = core(node_request(request), await self.service.snapshots())
+            if reply is None:
+                raise StarletteHTTPException(404)
+            return reply.response()
+
+        return endpoint
 
     async def phone_home(self, request: Request) -> Response:
-        found = await self.who(request)
+        snaps = await self.service.snapshots()
+        found = self._who(node_request(request), snaps)
         if found is None:
-            return _unknown()
+            return _unknown().response()
         node, ip = found
         body = await request.body()
         ctype = request.headers.get("content-type", "")
@@ -147,22 +188,13 @@ class NodeHandlers:
         await _run(self.service.phone_home, node, ip, request.path_params["node_id"], keys)
         return Response(status_code=200)
 
-    # fast routes ----------------------------------------------------------------------------------
-
-    def exact(self) -> dict[tuple[str, str], Callable[[Request], Awaitable[Response]]]:
+    def lane_routes(self) -> dict[tuple[str, str], LaneHandler]:
         return {
-            ("GET", f"{PREFIX}/meta-data"): self.meta_data,
-            ("GET", f"{PREFIX}/user-data"): self.user_data,
-            ("GET", f"{PREFIX}/vendor-data"): self.vendor_data,
+            ("GET", f"{PREFIX}/meta-data"): self.lane(self.meta_data),
+            ("GET", f"{PREFIX}/user-data"): self.lane(self.user_data),
+            ("GET", f"{PREFIX}/vendor-data"): self.lane(self.vendor_data),
+            ("GET", f"{PREFIX}/*"): self.lane(self.group_config),
         }
-
-    async def get_under_prefix(self, request: Request) -> Response | None:
-        """``GET /cloud-init/<group>.yaml``; anything else goes to the router."""
-        rest = request.scope["path"][len(PREFIX) + 1 :]
-        if "/" in rest or not rest.endswith(".yaml") or len(rest) <= len(".yaml"):
-            return None
-        request.scope["path_params"] = {"group": rest[: -len(".yaml")]}
-        return await self.group_config(request)
 
     async def post_under_prefix(self, request: Request) -> Response | None:
         """``POST /cloud-init/phone-home/<id>`` (the trailing slash is already stripped)."""
@@ -174,14 +206,14 @@ class NodeHandlers:
         return await self.phone_home(request)
 
     def prefixes(self) -> dict[tuple[str, str], Callable[[Request], Awaitable[Response | None]]]:
-        return {("GET", f"{PREFIX}/"): self.get_under_prefix, ("POST", f"{PREFIX}/"): self.post_under_prefix}
+        return {("POST", f"{PREFIX}/"): self.post_under_prefix}
 
 
 def router(service: CloudInitService) -> APIRouter:
     r = APIRouter(tags=["cloud-init"])
     h = NodeHandlers(service)
-    meta_data, user_data, vendor_data = h.meta_data, h.user_data, h.vendor_data
-    group_config, phone_home = h.group_config, h.phone_home
+    meta_data, user_data, vendor_data = h.route(h.meta_data), h.route(h.user_data), h.route(h.vendor_data)
+    group_config, phone_home = h.route(h.group_config), h.phone_home
 
     r.add_route(f"{PREFIX}/meta-data", meta_data, methods=["GET"], include_in_schema=False)
     r.add_route(f"{PREFIX}/user-data", user_data, methods=["GET"], include_in_schema=False)
