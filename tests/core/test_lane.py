@@ -67,9 +67,10 @@ def servers(tmp_path: Path, db: Any) -> Iterator[tuple[LiveServer, LiveServer, C
         token = issue(app, "admin")
         with TestClient(app) as admin:
             admin.headers["Authorization"] = f"Bearer {token}"
-            assert admin.post("/cloud-init/admin/cluster-defaults", json=scenario_defaults()).status_code == 201
+            defaults = admin.post("/cloud-init/admin/cluster-defaults", json=scenario_defaults())
+            assert defaults.status_code == 201
             assert admin.put("/cloud-init/admin/groups/compute", json=compute_group()).status_code == 201
-            params = {"macs": [MAC], "kernel": "http://k/vmlinuz", "initrd": "http://k/initrd", "params": "a=b"}
+            params = {"macs": [MAC], "kernel": "http://k/vmlinuz", "initrd": "http://k/initrd", "params": "a"}
             assert admin.put("/boot/v1/bootparameters", json=params).status_code == 200
         yield plain, lane, counting, app
 
@@ -80,7 +81,8 @@ def port_of(server: LiveServer) -> int:
 
 def exchange(server: LiveServer, source: str, data: bytes) -> bytes:
     """Send raw bytes from ``source``; everything the server writes until it closes the connection."""
-    with socket.create_connection(("127.0.0.1", port_of(server)), timeout=10, source_address=(source, 0)) as s:
+    address = ("127.0.0.1", port_of(server))
+    with socket.create_connection(address, timeout=10, source_address=(source, 0)) as s:
         s.sendall(data)
         chunks = []
         while chunk := s.recv(65536):
@@ -128,7 +130,9 @@ CASES = {
     "pipelined: app route, then lane": (NODE, get("/healthz", close=False) + get("/cloud-init/vendor-data")),
     "pipelined: lane, app route, lane": (
         NODE,
-        get("/cloud-init/user-data", close=False) + get("/healthz", close=False) + get("/cloud-init/meta-data"),
+        get("/cloud-init/user-data", close=False)
+        + get("/healthz", close=False)
+        + get("/cloud-init/meta-data"),
     ),
 }
 
@@ -165,7 +169,8 @@ def test_a_lane_answer_is_counted_and_carries_a_request_id(
     assert b"hostname: nid001" in raw
     with TestClient(app) as client:
         metrics = client.get("/metrics").text
-    assert 'pychami_http_requests_total{method="GET",route="/cloud-init/meta-data",status="200"} 1.0' in metrics
+    counted = 'pychami_http_requests_total{method="GET",route="/cloud-init/meta-data",status="200"} 1.0'
+    assert counted in metrics
 
 
 def test_bodies_after_a_lane_answer_are_skipped(
