@@ -435,6 +435,12 @@ def main() -> None:
         "--http-inflight", type=int, default=256, help="nodes at once in the HTTP-only storms (0: no limit)"
     )
     parser.add_argument("--profile", action="store_true", help="one more pychami storm under py-spy")
+    parser.add_argument(
+        "--profile-steps",
+        choices=["all", "http", "dhcp"],
+        default="all",
+        help="which storm --profile records: every step, the HTTP-only or the DHCP-only one",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "bootstorm")
     args = parser.parse_args()
     if os.geteuid() != 0:
@@ -478,7 +484,7 @@ def main() -> None:
                     results[name] = bench.run_peer(dhcp, args.workers, "dhcp")
                     print(report.one_line(name, results[name]), flush=True)
             if args.profile:
-                profiled = bench.run_pychami(args.workers, save=False, profile=True)
+                profiled = bench.run_pychami(args.workers, save=False, profile=True, steps=args.profile_steps)
                 results["pychami (py-spy)"] = profiled
                 print(report.one_line("pychami (py-spy)", profiled), flush=True)
                 profiled["profile_top"] = report.profile_top(Path(profiled["profile"]))

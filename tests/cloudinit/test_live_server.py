@@ -3,6 +3,7 @@ each acting as the scenario node with that address."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -125,6 +126,32 @@ def test_phone_home_records_host_keys_and_done_event(live: LiveServer) -> None:
     assert done.detail is not None
     assert done.detail["hostname"] == "nid005"
     assert done.detail["host_keys"] == ["rsa", "ecdsa", "ed25519"]
+
+
+def test_phone_homes_arriving_together_are_all_stored(live: LiveServer) -> None:
+    """Phone-homes sent at once (committed together by the group-commit writer) are each answered only
+    once stored: every node's keys are readable as soon as its answer has come."""
+    answers: dict[int, int] = {}
+
+    def phone(nid: int) -> None:
+        form = {"pub_key_ed25519": f"ssh-ed25519 AAAA{nid}", "hostname": f"nid{nid:03d}"}
+        with live.node_client(loopback_of(nid)) as node:
+            for _ in range(3):  # a node that phones home again: its last keys win
+                answers[nid] = node.post(f"/phone-home/i-{nid}", data=form).status_code
+
+    threads = [threading.Thread(target=phone, args=(nid,)) for nid in XNAMES]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert answers == dict.fromkeys(XNAMES, 200)
+    with live.admin("cloud-init:read") as admin:
+        for nid, xname in XNAMES.items():
+            keys = admin.get(f"/cloud-init/admin/phone-home/{xname}").json()
+            assert keys["pub_key_ed25519"] == f"ssh-ed25519 AAAA{nid}"
+            assert keys["ip"] == loopback_of(nid)
+    done = [e for e in live.app.state.ctx.events.timeline() if e.stage == "cloud-init done"]
+    assert len(done) == 3 * len(XNAMES)
 
 
 def test_warm_node_requests_run_no_database_query(tmp_path: Path, db: Database) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from pychami.cloudinit import tables as t
 from pychami.cloudinit.models import CloudConfigFile, ClusterDefaults, GroupData, HostKeys, InstanceInfo
-from pychami.core.db import insert_for
+from pychami.core.db import chunks, insert_for
 
 _DEFAULTS_ROW = 1
 
@@ -144,14 +145,23 @@ class CloudInitRepository:
     # phone-home -------------------------------------------------------------------------------------
 
     def put_host_keys(self, conn: Connection, node_id: str, ip: str, keys: HostKeys) -> None:
-        values = {"id": node_id, "ip": ip, **keys.model_dump(), "received_at": _now()}
-        stmt = insert_for(conn, t.host_keys).values(**values)
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[t.host_keys.c.id],
-                set_={k: getattr(stmt.excluded, k) for k in values if k != "id"},
+        self.put_many_host_keys(conn, [(node_id, ip, keys)])
+
+    def put_many_host_keys(self, conn: Connection, entries: Sequence[tuple[str, str, HostKeys]]) -> None:
+        """Store (node id, address, keys) entries; of one node's entries the last wins."""
+        now = _now()
+        rows = {
+            node_id: {"id": node_id, "ip": ip, **keys.model_dump(), "received_at": now}
+            for node_id, ip, keys in entries
+        }
+        for part in chunks(list(rows.values()), 100):  # 9 columns: under SQLite's 999 parameters
+            stmt = insert_for(conn, t.host_keys).values(part)
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[t.host_keys.c.id],
+                    set_={k: getattr(stmt.excluded, k) for k in part[0] if k != "id"},
+                )
             )
-        )
 
     def get_host_keys(self, conn: Connection, node_id: str) -> dict[str, Any] | None:
         row = conn.execute(sa.select(t.host_keys).where(t.host_keys.c.id == node_id)).mappings().first()

@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from typing import Generic, TypeVar
+
+from sqlalchemy.engine import Connection
 
 from pychami.cloudinit import documents
 from pychami.cloudinit.configs import validate_group
@@ -15,6 +18,7 @@ from pychami.cloudinit.identity import ClientAddressResolver
 from pychami.cloudinit.models import ClusterDefaults, GroupData, HostKeys, InstanceInfo
 from pychami.cloudinit.repository import CloudInitRepository
 from pychami.cloudinit.settings import CloudInitSettings
+from pychami.core.batch import GroupCommit
 from pychami.core.db import Database
 from pychami.core.errors import BadRequest, Conflict, NotFound, Unprocessable
 from pychami.core.events import BootEventRecorder
@@ -45,6 +49,16 @@ class ConfigSnapshot:
             and self.groups == other.groups
             and self.instances == other.instances
         )
+
+
+@dataclass(frozen=True)
+class PhoneHome:
+    """One node's phone-home, waiting for its transaction."""
+
+    node: Node
+    ip: str
+    path_id: str
+    keys: HostKeys
 
 
 #: The cloud-init configuration and the inventory that node documents are made from.
@@ -130,6 +144,9 @@ class CloudInitService:
         self._config = Refreshing(self._load_config, settings.cache_ttl)
         self._inv_generation = -1
         self._inv = Refreshing(self._load_inventory, settings.cache_ttl)
+        self._phone_homes = GroupCommit(
+            db, self._store_phone_homes, name="phone-home", after=self._phoned_home
+        )
         self._meta: dict[str, tuple[int, Node, bytes]] = {}
         self._vendor: dict[str, tuple[int, Node, bytes]] = {}
 
@@ -269,20 +286,27 @@ class CloudInitService:
 
     # phone-home ------------------------------------------------------------------------------------
 
-    def phone_home(self, node: Node, ip: str, path_id: str, keys: HostKeys) -> None:
-        """Store the node's host keys and record the ``cloud-init done`` boot event."""
-        with self.db.transaction() as conn:
-            self.repo.put_host_keys(conn, node.xname, ip, keys)
-        mac = node.interfaces[0].mac if node.interfaces else None
-        detail = {
-            "id": path_id,
-            "instance_id": keys.instance_id,
-            "hostname": keys.hostname,
-            "fqdn": keys.fqdn,
-            "host_keys": [n for n in ("rsa", "ecdsa", "ed25519") if getattr(keys, f"pub_key_{n}")],
-        }
-        self._events.record(f"{SOURCE} done", SOURCE, xname=node.xname, mac=mac, ip=ip, detail=detail)
-        log.info("cloud-init phone-home", xname=node.xname, ip=ip, instance_id=keys.instance_id)
+    def phone_home(self, node: Node, ip: str, path_id: str, keys: HostKeys) -> Future[None]:
+        """Store the node's host keys and record the ``cloud-init done`` boot event. The future completes
+        once the keys are committed: phone-homes arriving together share one transaction."""
+        return self._phone_homes.submit(PhoneHome(node, ip, path_id, keys))
+
+    def _store_phone_homes(self, conn: Connection, items: Sequence[PhoneHome]) -> None:
+        self.repo.put_many_host_keys(conn, [(p.node.xname, p.ip, p.keys) for p in items])
+
+    def _phoned_home(self, items: Sequence[PhoneHome]) -> None:
+        for p in items:
+            node, keys = p.node, p.keys
+            mac = node.interfaces[0].mac if node.interfaces else None
+            detail = {
+                "id": p.path_id,
+                "instance_id": keys.instance_id,
+                "hostname": keys.hostname,
+                "fqdn": keys.fqdn,
+                "host_keys": [n for n in ("rsa", "ecdsa", "ed25519") if getattr(keys, f"pub_key_{n}")],
+            }
+            self._events.record(f"{SOURCE} done", SOURCE, xname=node.xname, mac=mac, ip=p.ip, detail=detail)
+            log.info("cloud-init phone-home", xname=node.xname, ip=p.ip, instance_id=keys.instance_id)
 
     def host_keys(self, node_id: str) -> dict[str, object]:
         with self.db.read() as conn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import platform
 import resource
@@ -185,7 +186,7 @@ class NodeHandlers:
         except UnicodeDecodeError as exc:
             raise BadRequest("phone-home data is not UTF-8") from exc
         keys = HostKeys(**{k: form[k][0] for k in _HOST_KEY_FIELDS if k in form})
-        await _run(self.service.phone_home, node, ip, request.path_params["node_id"], keys)
+        await asyncio.wrap_future(self.service.phone_home(node, ip, request.path_params["node_id"], keys))
         return Response(status_code=200)
 
     def lane_routes(self) -> dict[tuple[str, str], LaneHandler]:
@@ -250,9 +251,3 @@ def router(service: CloudInitService) -> APIRouter:
     # Last: "/{group}.yaml" must not shadow the fixed paths above.
     r.add_route(f"{PREFIX}/{{group}}.yaml", group_config, methods=["GET"], include_in_schema=False)
     return r
-
-
-async def _run(fn: Any, *args: Any) -> Any:
-    import asyncio  # noqa: PLC0415
-
-    return await asyncio.to_thread(fn, *args)
