@@ -39,6 +39,7 @@ from typing import Any
 from tests.live import issue_token
 
 from bench.bootstorm import peers, report
+from bench.bootstorm.client import HTTP_STAGES
 from bench.common import ROOT, NetnsPair, cpu_seconds, process_tree, rss_mb, sh
 
 SERVER_IP, CLIENT_IP = "198.18.0.1", "198.18.0.2"
@@ -179,7 +180,13 @@ class Bench:
         self.set_up = False
         self.boot_url = f"http://{SERVER_IP}:{PORT}/boot/v1/bootscript?mac=${{net0/mac:hexhyp}}"
 
-    def plan(self, steps: str, save: bool) -> Path:
+    def plan(self, steps: str, save: bool, rate: int = 0) -> Path:
+        """The client's plan; ``rate`` > 0: an open-loop HTTP storm whose nodes start evenly so that
+        their requests add up to ``rate`` per second (no bound on nodes in flight)."""
+        arrival, ramp = self.args.arrival, self.args.ramp_seconds
+        inflight = self.args.http_inflight if steps == "http" else self.args.max_inflight
+        if rate:
+            arrival, ramp, inflight = "ramp", len(HTTP_STAGES) * len(self.nodes) / rate, 0
         plan = {
             "server_ip": SERVER_IP,
             "http_port": PORT,
@@ -191,11 +198,11 @@ class Bench:
             "kernel_path": f"/boot-images/{KERNEL_KEY}",
             "initrd_path": f"/boot-images/{INITRD_KEY}",
             "group": GROUP,
-            "arrival": self.args.arrival,
-            "ramp_seconds": self.args.ramp_seconds,
+            "arrival": arrival,
+            "ramp_seconds": ramp,
             "timeout": self.args.timeout,
             "steps": steps,
-            "max_inflight": self.args.http_inflight if steps == "http" else self.args.max_inflight,
+            "max_inflight": inflight,
             "xid_salt": int.from_bytes(os.urandom(3), "big") << 8,
             "save_dir": str(self.static) if save else "",
             "nodes": self.nodes,
@@ -204,7 +211,7 @@ class Bench:
         path.write_text(json.dumps(plan))
         return path
 
-    def storm(self, steps: str = "all", save: bool = False) -> dict[str, Any]:
+    def storm(self, steps: str = "all", save: bool = False, rate: int = 0) -> dict[str, Any]:
         """Run the client in its namespace; its JSON result plus its own CPU time."""
         out = self.work / "result.json"
         out.unlink(missing_ok=True)
@@ -213,7 +220,7 @@ class Bench:
             sys.executable,
             "-m",
             "bench.bootstorm.client",
-            str(self.plan(steps, save)),
+            str(self.plan(steps, save, rate)),
             str(out),
         )
         start = time.monotonic()
@@ -312,7 +319,7 @@ class Bench:
         subprocess.run(argv, cwd=ROOT, check=True, timeout=600)
 
     def run_pychami(
-        self, workers: int, save: bool, profile: bool = False, steps: str = "all"
+        self, workers: int, save: bool, profile: bool = False, steps: str = "all", rate: int = 0
     ) -> dict[str, Any]:
         proc = self.start_pychami(workers)
         try:
@@ -324,7 +331,7 @@ class Bench:
             if profile:
                 spy = self.start_profile(proc.pid, workers)
             with Sampler(proc.pid) as sampler:
-                result = self.storm(steps, save=save)
+                result = self.storm(steps, save=save, rate=rate)
             if spy is not None:
                 stop(spy, signal.SIGINT, timeout=120)
                 result["profile"] = str(self.work / "profile.txt")
@@ -385,7 +392,7 @@ class Bench:
         wait_listening(self.pair, "udp", 67, proc, "DHCP peer")
         return proc
 
-    def run_peer(self, dhcp: str | None, workers: int, steps: str = "all") -> dict[str, Any]:
+    def run_peer(self, dhcp: str | None, workers: int, steps: str = "all", rate: int = 0) -> dict[str, Any]:
         """A storm against ``dhcp`` + nginx (``steps`` all), ``dhcp`` alone (dhcp), or nginx alone (http)."""
         dhcp_proc = self.start_dhcp_peer(dhcp) if dhcp else None
         nginx = self.start_nginx(workers) if steps != "dhcp" else None
@@ -395,7 +402,7 @@ class Bench:
                 Sampler(dhcp_proc.pid if dhcp_proc else os.getpid()) as dhcp_sample,
                 Sampler(nginx.pid if nginx else os.getpid()) as web,
             ):
-                result = self.storm(steps)
+                result = self.storm(steps, rate=rate)
         finally:
             if nginx is not None:
                 stop(nginx, signal.SIGQUIT)
@@ -426,9 +433,16 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds each storm may take at most")
     parser.add_argument(
         "--runs",
-        default="kea,dnsmasq,http,dhcp",
+        default="kea,dnsmasq,http,dhcp,rate",
         help="storms after pychami's full one: kea / dnsmasq (full, with nginx), http (HTTP-only, pychami "
-        "and nginx), dhcp (DHCP-only, pychami, kea and dnsmasq)",
+        "and nginx), dhcp (DHCP-only, pychami, kea and dnsmasq), rate (HTTP-only at --http-rate, pychami "
+        "and nginx)",
+    )
+    parser.add_argument(
+        "--http-rate",
+        type=int,
+        default=5000,
+        help="offered request rate of the 'rate' storms (latency at a given load, not at saturation)",
     )
     parser.add_argument("--max-inflight", type=int, default=0, help="nodes booting at once (0: no limit)")
     parser.add_argument(
@@ -483,6 +497,12 @@ def main() -> None:
                     name = f"{dhcp} dhcp-only"
                     results[name] = bench.run_peer(dhcp, args.workers, "dhcp")
                     print(report.one_line(name, results[name]), flush=True)
+            if "rate" in runs and args.http_rate > 0:  # latency at a fixed offered load (open loop)
+                mine, peer = f"pychami http @{args.http_rate}/s", f"nginx http @{args.http_rate}/s"
+                results[mine] = bench.run_pychami(args.workers, save=False, steps="http", rate=args.http_rate)
+                print(report.one_line(mine, results[mine]), flush=True)
+                results[peer] = bench.run_peer(None, args.workers, "http", rate=args.http_rate)
+                print(report.one_line(peer, results[peer]), flush=True)
             if args.profile:
                 profiled = bench.run_pychami(args.workers, save=False, profile=True, steps=args.profile_steps)
                 results["pychami (py-spy)"] = profiled
@@ -498,6 +518,7 @@ def main() -> None:
         "date": f"{started:%Y-%m-%d %H:%M} UTC",
         "nodes": args.nodes,
         "arrival": args.arrival if args.arrival == "all" else f"ramp over {args.ramp_seconds:g} s",
+        "http_rate": args.http_rate,
         "workers": args.workers,
         "cloudinit_via": args.cloudinit_via,
         "range_kb": args.range_kb,

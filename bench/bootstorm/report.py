@@ -112,18 +112,43 @@ def targets(results: dict[str, dict[str, Any]]) -> list[str]:
         out.append(f"* DHCP {need}: {a:,.0f} vs {b:,.0f} DORA/s: **{'met' if met else 'not met'}**")
     src = results.get("pychami http-only", mine)
     label = "HTTP-only storm" if "pychami http-only" in results else "full storm"
-    rate = src["http_req_per_s"]
-    worst = max(src["stages"][stage]["p99_ms"] for stage in HTTP_TARGET_STAGES)
-    met = rate >= 5000 and worst < 20
+    capacity = src["http_req_per_s"]
+    worst = worst_p99(src)
     out.append(
-        f"* boot script and metadata ≥ 5,000 req/s with p99 < 20 ms ({label}): {rate:,.0f} req/s (all HTTP "
-        f"steps), worst p99 of script/meta/vendor/user/group {worst:.1f} ms: "
-        f"**{'met' if met else 'not met'}**"
+        f"* HTTP capacity ({label}, {src.get('max_inflight') or 'all'} nodes at once): {capacity:,.0f} req/s "
+        f"(all HTTP steps), worst p99 of script/meta/vendor/user/group {worst:.1f} ms at saturation"
     )
+    fixed = [n for n in results if n.startswith("pychami http @")]
+    for name in fixed:
+        r = results[name]
+        rate, worst = r["http_req_per_s"], worst_p99(r)
+        errors = sum(st["errors"] for st in r["stages"].values())
+        met = rate >= 5000 and worst < 20 and errors == 0
+        peer = results.get(name.replace("pychami", "nginx", 1))
+        beside = f" (nginx at the same load: {worst_p99(peer):.1f} ms)" if peer else ""
+        out.append(
+            f"* boot script and metadata ≥ 5,000 req/s with p99 < 20 ms ({name}, open loop): "
+            f"{rate:,.0f} req/s served, worst p99 of script/meta/vendor/user/group {worst:.1f} ms{beside}, "
+            f"{errors} errors: **{'met' if met else 'not met'}**"
+        )
+    if not fixed:
+        met = capacity >= 5000 and worst < 20
+        out.append(
+            f"* boot script and metadata ≥ 5,000 req/s with p99 < 20 ms ({label}): "
+            f"**{'met' if met else 'not met'}** (no fixed-rate run)"
+        )
     if "nginx http-only" in results:
         ngx = results["nginx http-only"]["http_req_per_s"]
-        out.append(f"* moonshot, a third of nginx: {rate:,.0f} vs {ngx:,.0f} req/s = {_ratio(rate, ngx)}")
+        out.append(
+            f"* moonshot, a third of nginx: {capacity:,.0f} vs {ngx:,.0f} req/s = {_ratio(capacity, ngx)}: "
+            f"**{'met' if capacity * 3 >= ngx else 'not met'}**"
+        )
     return out
+
+
+def worst_p99(r: dict[str, Any]) -> float:
+    """The worst p99 (ms) of the boot script and the cloud-init documents in one run."""
+    return float(max(r["stages"][stage]["p99_ms"] for stage in HTTP_TARGET_STAGES))
 
 
 def plot(path: Path, results: dict[str, dict[str, Any]]) -> None:
