@@ -130,9 +130,17 @@ class Sampler:
         while not self._stop.wait(0.25):
             self.peak_mb = max(self.peak_mb, self.rss())
 
+    def _cpu_each(self) -> dict[int, float]:
+        each = {}
+        for pid in self._tree():
+            with contextlib.suppress(OSError):
+                each[pid] = cpu_seconds(pid)
+        return each
+
     def __enter__(self) -> Sampler:
         self.idle_mb = self.rss()
         self.cpu_start = self._cpu()
+        self._each_start = self._cpu_each()
         self._thread.start()
         return self
 
@@ -140,6 +148,9 @@ class Sampler:
         self._stop.set()
         self._thread.join()
         self.cpu_s = self._cpu() - self.cpu_start
+        #: CPU seconds of each process in tree order (pychami: supervisor, HTTP workers, netboot process).
+        end = self._cpu_each()
+        self.cpu_each = [round(end[pid] - self._each_start.get(pid, 0.0), 2) for pid in end]
         self.peak_mb = max(self.peak_mb, self.rss())
 
 
@@ -339,6 +350,7 @@ class Bench:
             stop(proc)
         result |= {"server_idle_mb": round(sampler.idle_mb, 1), "server_peak_mb": round(sampler.peak_mb, 1)}
         result["server_cpu_s"] = round(sampler.cpu_s, 2)
+        result["server_cpu_each_s"] = sampler.cpu_each
         result["events"] = self.count_events()
         return result
 
@@ -451,9 +463,9 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="one more pychami storm under py-spy")
     parser.add_argument(
         "--profile-steps",
-        choices=["all", "http", "dhcp"],
+        choices=["all", "http", "dhcp", "rate"],
         default="all",
-        help="which storm --profile records: every step, the HTTP-only or the DHCP-only one",
+        help="which storm --profile records: every step, HTTP-only, DHCP-only, or HTTP at --http-rate",
     )
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "bootstorm")
     args = parser.parse_args()
@@ -503,8 +515,13 @@ def main() -> None:
                 print(report.one_line(mine, results[mine]), flush=True)
                 results[peer] = bench.run_peer(None, args.workers, "http", rate=args.http_rate)
                 print(report.one_line(peer, results[peer]), flush=True)
+                for name in (mine, peer):
+                    results[name]["offered_per_s"] = args.http_rate
             if args.profile:
-                profiled = bench.run_pychami(args.workers, save=False, profile=True, steps=args.profile_steps)
+                steps, rate = args.profile_steps, 0
+                if steps == "rate":
+                    steps, rate = "http", args.http_rate
+                profiled = bench.run_pychami(args.workers, save=False, profile=True, steps=steps, rate=rate)
                 results["pychami (py-spy)"] = profiled
                 print(report.one_line("pychami (py-spy)", profiled), flush=True)
                 profiled["profile_top"] = report.profile_top(Path(profiled["profile"]))

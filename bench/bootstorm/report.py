@@ -19,6 +19,7 @@ def one_line(name: str, r: dict[str, Any]) -> str:
         f"{name:18s} {r['completed']}/{r['nodes']} nodes in {r['wall_s']:.1f} s "
         f"(DHCP done {r['dhcp_wall_s']:.1f} s), errors {errors}, unfinished {r['unfinished']}, "
         f"server peak RSS {r['server_peak_mb']:.0f} MB, server CPU {r['server_cpu_s']:.1f} s"
+        + (f" {r['server_cpu_each_s']}" if r.get("server_cpu_each_s") else "")
     )
 
 
@@ -122,13 +123,16 @@ def targets(results: dict[str, dict[str, Any]]) -> list[str]:
     for name in fixed:
         r = results[name]
         rate, worst = r["http_req_per_s"], worst_p99(r)
+        offered = r.get("offered_per_s", rate)
         errors = sum(st["errors"] for st in r["stages"].values())
-        met = rate >= 5000 and worst < 20 and errors == 0
+        # Served what was offered (within 1 %: the last nodes' requests end after the ramp) at ≥ 5,000/s.
+        met = offered >= 5000 and rate >= 0.99 * offered and worst < 20 and errors == 0
         peer = results.get(name.replace("pychami", "nginx", 1))
         beside = f" (nginx at the same load: {worst_p99(peer):.1f} ms)" if peer else ""
         out.append(
             f"* boot script and metadata ≥ 5,000 req/s with p99 < 20 ms ({name}, open loop): "
-            f"{rate:,.0f} req/s served, worst p99 of script/meta/vendor/user/group {worst:.1f} ms{beside}, "
+            f"{offered:,.0f} req/s offered, {rate:,.0f} served, worst p99 of script/meta/vendor/user/group "
+            f"{worst:.1f} ms{beside}, "
             f"{errors} errors: **{'met' if met else 'not met'}**"
         )
     if not fixed:

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from pychami.cloudinit import tables as t
 from pychami.cloudinit.models import CloudConfigFile, ClusterDefaults, GroupData, HostKeys, InstanceInfo
-from pychami.core.db import chunks, insert_for
+from pychami.core.db import insert_for
 
 _DEFAULTS_ROW = 1
 
@@ -43,6 +43,9 @@ def _group_values(group: GroupData) -> dict[str, Any]:
 
 class CloudInitRepository:
     """Reads and writes on a connection the service opens (one transaction per operation)."""
+
+    def __init__(self) -> None:
+        self._upserts: dict[str, Any] = {}
 
     # revision ---------------------------------------------------------------------------------------
 
@@ -154,14 +157,20 @@ class CloudInitRepository:
             node_id: {"id": node_id, "ip": ip, **keys.model_dump(), "received_at": now}
             for node_id, ip, keys in entries
         }
-        for part in chunks(list(rows.values()), 100):  # 9 columns: under SQLite's 999 parameters
-            stmt = insert_for(conn, t.host_keys).values(part)
-            conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=[t.host_keys.c.id],
-                    set_={k: getattr(stmt.excluded, k) for k in part[0] if k != "id"},
-                )
+        if rows:
+            conn.execute(self._host_keys_upsert(conn), list(rows.values()))
+
+    def _host_keys_upsert(self, conn: Connection) -> Any:
+        """One upsert statement per dialect, built once (building it cost more than running it)."""
+        stmt = self._upserts.get(conn.dialect.name)
+        if stmt is None:
+            insert = insert_for(conn, t.host_keys)
+            stmt = insert.on_conflict_do_update(
+                index_elements=[t.host_keys.c.id],
+                set_={c.name: insert.excluded[c.name] for c in t.host_keys.columns if c.name != "id"},
             )
+            self._upserts[conn.dialect.name] = stmt
+        return stmt
 
     def get_host_keys(self, conn: Connection, node_id: str) -> dict[str, Any] | None:
         row = conn.execute(sa.select(t.host_keys).where(t.host_keys.c.id == node_id)).mappings().first()
