@@ -37,6 +37,7 @@ from pychami.core.web import (
     RequestContextMiddleware,
     error_reply,
     install_error_handlers,
+    lane_observer,
     metrics_response,
     new_request_id,
     problem,
@@ -210,7 +211,8 @@ def create_app(
         app.add_middleware(FastRoutes, routes=fast_routes or {}, prefixes=fast_prefixes or {})
     # Node-facing GET/HEAD answers: in the HTTP protocol of `serve` (see _run_uvicorn) and, for other
     # servers and in-process clients, as the middleware right inside the request context.
-    lane = Lane(ctx.registry.get(LANE_ROUTES, {}), error_reply, metrics.observe)
+    access_log = settings.log_level == "DEBUG"
+    lane = Lane(ctx.registry.get(LANE_ROUTES, {}), error_reply, lane_observer(metrics, access_log))
     app.state.lane = lane
     if lane:
         app.add_middleware(LaneMiddleware, lane=lane)
@@ -218,7 +220,7 @@ def create_app(
         RequestContextMiddleware,
         metrics=metrics,
         max_body=settings.max_body_bytes,
-        access_log=settings.log_level == "DEBUG",
+        access_log=access_log,
     )
     return app
 

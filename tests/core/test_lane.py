@@ -19,10 +19,11 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from structlog.testing import capture_logs
 
-from pychami.core.lane import Lane, NodeRequest, Reply, lane_protocol, strip_slashes
+from pychami.core.lane import LANE_ROUTES, Lane, NodeRequest, Reply, lane_protocol, strip_slashes
 from pychami.core.storage import LocalObjectStore
-from pychami.core.web import error_reply, new_request_id
+from pychami.core.web import Metrics, error_reply, lane_observer, new_request_id
 from tests.cloudinit.conftest import (
     LiveServer,
     compute_group,
@@ -270,3 +271,17 @@ def test_strip_slashes() -> None:
     assert strip_slashes("/a/") == "/a"
     assert strip_slashes("/a//") == "/a"
     assert strip_slashes("/a") == "/a"
+
+
+def test_lane_answers_are_in_the_access_log_at_debug(tmp_path: Path, db: Any) -> None:
+    """With log level DEBUG the lane logs each answer as the request middleware does."""
+    app = make_app(tmp_path, db)
+    metrics = Metrics()
+    lane = Lane(app.state.ctx.registry[LANE_ROUTES], error_reply, lane_observer(metrics, access_log=True))
+    with serve(app, http=lane_protocol(lane, new_request_id)) as server, capture_logs() as logs:
+        exchange(server, NODE, get("/cloud-init/user-data"))
+    lines = [entry for entry in logs if entry.get("event") == "request"]
+    assert len(lines) == 1
+    assert lines[0]["path"] == "/cloud-init/user-data"
+    assert (lines[0]["status"], lines[0]["client"]) == (200, NODE)
+    assert b'route="/cloud-init/user-data",status="200"} 1.0' in metrics.render()

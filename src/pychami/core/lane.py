@@ -95,8 +95,9 @@ class Reply:
 LaneHandler = Callable[[NodeRequest], "Reply | None"]
 #: Turns a :class:`PychamiError` into the app's answer (``core.web.error_reply``).
 ErrorRenderer = Callable[[PychamiError], Reply]
-#: ``(method, route label, status, seconds)``, as ``core.web.Metrics.observe``.
-Observer = Callable[[str, str, int, float], None]
+#: Called after each answer written by the protocol: ``(request, route label, status, seconds)``
+#: (``core.web.lane_observer``: metrics and the access log).
+Observer = Callable[[NodeRequest, str, int, float], None]
 
 
 class Lane:
@@ -284,7 +285,7 @@ class LaneHttpProtocol(HttpToolsProtocol):
                 self.timeout_keep_alive, self.timeout_keep_alive_handler
             )
         if self.lane.observe is not None:
-            self.lane.observe(text_method, label, reply.status, time.perf_counter() - start)
+            self.lane.observe(request, label, reply.status, time.perf_counter() - start)
         return True
 
 
