@@ -30,7 +30,6 @@ from pychami.core.logs import get_logger
 from pychami.core.settings import AuthMode, Settings
 from pychami.core.web import (
     FAST_PREFIX_ROUTES,
-    FAST_ROUTES,
     FastRoutes,
     GoJSONResponse,
     Metrics,
@@ -205,10 +204,9 @@ def create_app(
             return problem(404, "this server does not issue tokens (auth.mode is not 'local')")
         return GoJSONResponse(ctx.issuer.jwks())
 
-    fast_routes = ctx.registry.get(FAST_ROUTES)
     fast_prefixes = ctx.registry.get(FAST_PREFIX_ROUTES)
-    if fast_routes or fast_prefixes:
-        app.add_middleware(FastRoutes, routes=fast_routes or {}, prefixes=fast_prefixes or {})
+    if fast_prefixes:
+        app.add_middleware(FastRoutes, prefixes=fast_prefixes)
     # Node-facing GET/HEAD answers: in the HTTP protocol of `serve` (see _run_uvicorn) and, for other
     # servers and in-process clients, as the middleware right inside the request context.
     access_log = settings.log_level == "DEBUG"

@@ -41,10 +41,6 @@ def new_request_id() -> str:
     return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
 
 
-#: ``AppContext.registry`` key where service modules publish :class:`FastRoutes` handlers.
-FAST_ROUTES = "fast_routes"
-
-
 def dumps(content: Any) -> bytes:
     """Encode like Go's ``json.Encoder``: compact, UTF-8, trailing newline."""
     return (json.dumps(content, separators=(",", ":"), ensure_ascii=False) + "\n").encode("utf-8")
@@ -289,7 +285,6 @@ class _BodyTooLarge(Exception):
     pass
 
 
-FastHandler = Callable[[Request], Awaitable[Response]]
 #: A handler for every path under a prefix; ``None`` hands the request to the ordinary router.
 FastPrefixHandler = Callable[[Request], Awaitable[Response | None]]
 
@@ -307,37 +302,22 @@ class _FastRoute:
 
 
 class FastRoutes:
-    """Answers the hot node-facing routes before FastAPI's router: exact (method, path) handlers, and
-    prefix handlers that may decline (``None``) so the router answers after all.
+    """Answers hot node-facing requests that need the ASGI machinery (a body, an awaited write: phone-home)
+    before FastAPI's router: prefix handlers that may decline (``None``) so the router answers after all.
+    (Node-facing GETs go through the lane, ``core.lane``, before ASGI altogether.)
 
-    For boot storms: no route scan, no dependency solving. Errors still become problem documents
-    through :func:`error_response`; request ids, metrics and the body limit still apply because this
-    sits inside :class:`RequestContextMiddleware`.
+    No route scan, no dependency solving. Errors still become problem documents through
+    :func:`error_response`; request ids, metrics and the body limit still apply because this sits inside
+    :class:`RequestContextMiddleware`.
     """
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        routes: Mapping[tuple[str, str], FastHandler],
-        prefixes: Mapping[tuple[str, str], FastPrefixHandler] | None = None,
-    ) -> None:
+    def __init__(self, app: ASGIApp, prefixes: Mapping[tuple[str, str], FastPrefixHandler]) -> None:
         self.app = app
-        self.routes = dict(routes)
-        self._labels = {key: _FastRoute(key[1]) for key in self.routes}
-        self.prefixes = [(m, p, h, _FastRoute(p + "*")) for (m, p), h in (prefixes or {}).items()]
+        self.prefixes = [(m, p, h, _FastRoute(p + "*")) for (m, p), h in prefixes.items()]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             method, path = scope["method"], scope["path"]
-            handler = self.routes.get((method, path))
-            if handler is not None:
-                scope["route"] = self._labels[(method, path)]
-                try:
-                    response = await handler(Request(scope, receive))
-                except PychamiError as exc:
-                    response = error_response(exc)
-                await response(scope, receive, send)
-                return
             for want, prefix, prefix_handler, label in self.prefixes:
                 if method == want and path.startswith(prefix):
                     try:

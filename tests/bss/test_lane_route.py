@@ -1,4 +1,4 @@
-"""The boot script is served by the fast route, and the same handler works as an ordinary route."""
+"""The boot script is served by the node lane, and the same handler works as an ordinary route."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from pychami.bss.api import bootscript
 from pychami.core.web import install_error_handlers
 
 
-def test_fast_route_keeps_request_ids_and_metrics(admin: TestClient, node_client: TestClient) -> None:
-    """Through the fast route, answers still carry a request id and are counted under the route path."""
+def test_lane_keeps_request_ids_and_metrics(admin: TestClient, node_client: TestClient) -> None:
+    """Through the lane (in-process: its ASGI middleware), answers carry a request id and are counted
+    under the route path."""
     admin.put("/boot/v1/bootparameters", json={"macs": ["52:54:00:be:ef:01"], "kernel": "http://k"})
     first = node_client.get("/boot/v1/bootscript?mac=52:54:00:be:ef:01")
     second = node_client.get("/boot/v1/bootscript?mac=zz")
