@@ -15,12 +15,10 @@ import datetime as dt
 import tempfile
 from pathlib import Path
 
-import uvicorn
-
 from pychami.core.inventory import Interface, InventorySource, IPAddress, Node, static_source
 from pychami.core.logs import configure_logging
 from pychami.core.settings import load_settings
-from pychami.server import create_app
+from pychami.server import create_app, run_http
 
 TRUSTED_PROXY = "127.0.2.1"
 CONFIG = Path(__file__).resolve().parents[2] / "tests" / "cloudinit" / "data" / "computes.yaml"
@@ -161,16 +159,7 @@ def main() -> None:
             }
         ),
     )
-    uvicorn.run(
-        app,
-        host="127.0.0.1",
-        port=args.port,
-        log_config=None,
-        access_log=False,
-        proxy_headers=False,
-        loop="uvloop",
-        http="httptools",
-    )
+    run_http(app, settings)  # as `pychami serve` runs it (the node lane included)
 
 
 if __name__ == "__main__":

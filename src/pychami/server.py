@@ -207,7 +207,7 @@ def create_app(
     fast_prefixes = ctx.registry.get(FAST_PREFIX_ROUTES)
     if fast_prefixes:
         app.add_middleware(FastRoutes, prefixes=fast_prefixes)
-    # Node-facing GET/HEAD answers: in the HTTP protocol of `serve` (see _run_uvicorn) and, for other
+    # Node-facing GET/HEAD answers: in the HTTP protocol of `serve` (see run_http) and, for other
     # servers and in-process clients, as the middleware right inside the request context.
     access_log = settings.log_level == "DEBUG"
     lane = Lane(ctx.registry.get(LANE_ROUTES, {}), error_reply, lane_observer(metrics, access_log))
@@ -238,7 +238,7 @@ def serve(settings: Settings) -> None:
         app = create_app(settings, migrate_schema=sqlite)
         if not sqlite:
             check_schema(app.state.ctx.db)
-        _run_uvicorn(app, settings, None)
+        run_http(app, settings)
         return
     db = open_database(settings)
     try:
@@ -272,7 +272,7 @@ def serve(settings: Settings) -> None:
 
 def _http_worker(settings: Settings) -> None:  # pragma: no cover - runs in forked children
     app = create_app(settings, migrate_schema=False)
-    _run_uvicorn(app, settings, _reuseport_socket(settings))
+    run_http(app, settings, _reuseport_socket(settings))
 
 
 def _netboot_worker(settings: Settings) -> None:  # pragma: no cover - runs in a forked child
@@ -327,7 +327,9 @@ def _reuseport_socket(settings: Settings) -> socket.socket:
     return sock
 
 
-def _run_uvicorn(app: FastAPI, settings: Settings, sock: socket.socket | None) -> None:
+def run_http(app: FastAPI, settings: Settings, sock: socket.socket | None = None) -> None:
+    """Serve ``app`` as ``pychami serve`` does: uvicorn (uvloop) with the lane protocol when the app has
+    lane routes, on ``settings.listen`` or on ``sock`` (a worker's SO_REUSEPORT socket)."""
     import uvicorn  # noqa: PLC0415 - only the serving process needs it
 
     lane: Lane | None = getattr(app.state, "lane", None)
