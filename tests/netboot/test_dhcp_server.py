@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import socket
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pychami.netboot.dhcp import codec
 from pychami.netboot.dhcp.codec import CodecError, MessageType
 from pychami.netboot.dhcp.policy import Policy
-from pychami.netboot.dhcp.server import BROADCAST, DhcpServer
+from pychami.netboot.dhcp.server import BROADCAST, RECEIVE_BUFFER, DhcpServer, open_socket
 from pychami.netboot.events import ListEvents
 from tests.netboot.conftest import (
     BOOT_URL,
@@ -167,3 +169,13 @@ def test_retransmission_queued_behind_an_answered_copy_is_not_answered_twice() -
     now[0] += srv.duplicate_window
     assert srv.process(discover) is not None
     assert srv.stats["duplicates"] == 1
+
+
+def test_socket_holds_a_storm_burst() -> None:
+    """The DHCP socket's receive buffer is the storm size, past net.core.rmem_max (root, as on port 67)."""
+    sock = open_socket("", "127.0.0.1", 0)
+    try:
+        # Linux reports twice the size asked for (bookkeeping overhead).
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) >= RECEIVE_BUFFER
+    finally:
+        sock.close()
