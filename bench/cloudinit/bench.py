@@ -77,7 +77,8 @@ def main() -> None:
                     out = subprocess.run(
                         [
                             sys.executable,
-                            str(HERE / "load.py"),
+                            "-m",
+                            "bench.cloudinit.load",
                             "--mode",
                             mode,
                             "--port",
@@ -90,8 +91,7 @@ def main() -> None:
                         check=True,
                         capture_output=True,
                         text=True,
-                        cwd=HERE,
-                        env={**os.environ, "PYTHONPATH": f"{HERE}:{HERE.parent.parent}"},
+                        cwd=HERE.parent.parent,
                     )
                     result = json.loads(out.stdout)
                     result["phase"] = phase

@@ -16,8 +16,8 @@ import json
 import statistics
 import time
 
+from bench.cloudinit.server import TRUSTED_PROXY, node_address
 from bench.common import Conn
-from server import TRUSTED_PROXY, node_address
 
 PATHS = ("/cloud-init/meta-data", "/cloud-init/vendor-data")
 
