@@ -25,12 +25,10 @@ from pychami.core.db import Database
 from pychami.core.errors import ConfigError
 from pychami.core.events import BootEventRecorder
 from pychami.core.inventory import ChangeSignal, InventoryCache, InventorySource
-from pychami.core.lane import LANE_ROUTES, Lane, LaneMiddleware, lane_protocol
+from pychami.core.lane import LANE_BODY_ROUTES, LANE_ROUTES, Lane, LaneMiddleware, lane_protocol
 from pychami.core.logs import get_logger
 from pychami.core.settings import AuthMode, Settings
 from pychami.core.web import (
-    FAST_PREFIX_ROUTES,
-    FastRoutes,
     GoJSONResponse,
     Metrics,
     RequestContextMiddleware,
@@ -204,13 +202,16 @@ def create_app(
             return problem(404, "this server does not issue tokens (auth.mode is not 'local')")
         return GoJSONResponse(ctx.issuer.jwks())
 
-    fast_prefixes = ctx.registry.get(FAST_PREFIX_ROUTES)
-    if fast_prefixes:
-        app.add_middleware(FastRoutes, prefixes=fast_prefixes)
     # Node-facing GET/HEAD answers: in the HTTP protocol of `serve` (see run_http) and, for other
     # servers and in-process clients, as the middleware right inside the request context.
     access_log = settings.log_level == "DEBUG"
-    lane = Lane(ctx.registry.get(LANE_ROUTES, {}), error_reply, lane_observer(metrics, access_log))
+    lane = Lane(
+        ctx.registry.get(LANE_ROUTES, {}),
+        error_reply,
+        lane_observer(metrics, access_log),
+        body_routes=ctx.registry.get(LANE_BODY_ROUTES, {}),
+        max_body=settings.max_body_bytes,
+    )
     app.state.lane = lane
     if lane:
         app.add_middleware(LaneMiddleware, lane=lane)

@@ -12,7 +12,9 @@ from __future__ import annotations
 import contextlib
 import re
 import socket
+import threading
 from collections.abc import Iterator
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from structlog.testing import capture_logs
 
-from pychami.core.lane import LANE_ROUTES, Lane, NodeRequest, Reply, lane_protocol, strip_slashes
+from pychami.core.errors import Unavailable
+from pychami.core.lane import LANE_ROUTES, Deferred, Lane, NodeRequest, Reply, lane_protocol, strip_slashes
 from pychami.core.storage import LocalObjectStore
 from pychami.core.web import Metrics, error_reply, lane_observer, new_request_id
 from tests.cloudinit.conftest import (
@@ -137,11 +140,55 @@ CASES = {
     ),
 }
 
+
+def post(path: str, body: bytes, *extra: str, close: bool = True) -> bytes:
+    ctype = "Content-Type: application/x-www-form-urlencoded"
+    head = get(path, ctype, f"Content-Length: {len(body)}", *extra, method="POST", close=close)
+    return head + body
+
+
+FORM = b"pub_key_ed25519=ssh-ed25519+AAAA&hostname=nid001&instance_id=i-1"
+CASES |= {
+    "phone-home": (NODE, post("/cloud-init/phone-home/i-1", FORM)),
+    "phone-home, trailing slash": (NODE, post("/cloud-init/phone-home/i-1/", FORM)),
+    "phone-home, empty body": (NODE, post("/cloud-init/phone-home/i-1", b"")),
+    "phone-home, unknown address": (UNKNOWN, post("/cloud-init/phone-home/i-1", FORM)),
+    "phone-home, JSON": (
+        NODE,
+        post("/cloud-init/phone-home/i-1", b"{}", "X-Ignored: 1").replace(b"x-www-form-urlencoded", b"json"),
+    ),
+    "phone-home, not UTF-8": (NODE, post("/cloud-init/phone-home/i-1", b"hostname=\xff")),
+    "phone-home, then a pipelined GET": (
+        NODE,
+        post("/cloud-init/phone-home/i-1", FORM, close=False) + get("/cloud-init/meta-data"),
+    ),
+    "phone-home, chunked": (
+        NODE,
+        get(
+            "/cloud-init/phone-home/i-1",
+            "Content-Type: application/x-www-form-urlencoded",
+            "Transfer-Encoding: chunked",
+            method="POST",
+        )
+        + b"%x\r\n%s\r\n0\r\n\r\n" % (len(FORM), FORM),
+    ),
+    "phone-home, too large": (
+        NODE,
+        get("/cloud-init/phone-home/i-1", "Content-Length: 999999999", method="POST"),
+    ),
+    "POST elsewhere": (NODE, post("/cloud-init/other", FORM)),
+}
+
 #: What reaches the app on the lane server: a request pipelined behind one the app is still answering
 #: waits its turn through the app, so that answers keep their order.
 THROUGH_APP = {
     "pipelined: app route, then lane": ["/healthz", "/cloud-init/vendor-data"],
     "pipelined: lane, app route, lane": ["/healthz", "/cloud-init/meta-data"],
+    # queued behind the phone-home that waits for its commit
+    "phone-home, then a pipelined GET": ["/cloud-init/meta-data"],
+    "phone-home, chunked": ["/cloud-init/phone-home/i-1"],
+    "phone-home, too large": ["/cloud-init/phone-home/i-1"],
+    "POST elsewhere": ["/cloud-init/other"],
 }
 
 
@@ -285,3 +332,62 @@ def test_lane_answers_are_in_the_access_log_at_debug(tmp_path: Path, db: Any) ->
     assert lines[0]["path"] == "/cloud-init/user-data"
     assert (lines[0]["status"], lines[0]["client"]) == (200, NODE)
     assert b'route="/cloud-init/user-data",status="200"} 1.0' in metrics.render()
+
+
+def test_phone_home_on_the_lane_is_answered_once_stored(
+    servers: tuple[LiveServer, LiveServer, CountingApp, FastAPI],
+) -> None:
+    _plain, lane, counting, app = servers
+    form = b"pub_key_ed25519=ssh-ed25519+AAAAlane&hostname=nid001"
+    raw = exchange(lane, NODE, post("/cloud-init/phone-home/i-lane", form))
+    assert raw.startswith(b"HTTP/1.1 200 OK") and counting.paths == []
+    with TestClient(app) as admin:
+        admin.headers["Authorization"] = f"Bearer {issue(app, 'cloud-init:read')}"
+        keys = admin.get("/cloud-init/admin/phone-home/x1000c0s0b0n0").json()
+    assert keys["pub_key_ed25519"] == "ssh-ed25519 AAAAlane"
+    assert keys["ip"] == NODE
+
+
+def deferred_lane(outcome: Future[None]) -> Lane:
+    """A lane whose POST /slow answers 'done' once ``outcome`` completes."""
+
+    def slow(request: NodeRequest) -> Any:
+        return lambda body: Deferred(outcome, Reply(200, b"done:" + body, "text/plain"))
+
+    return Lane({}, error_reply, body_routes={("POST", "/slow"): slow})
+
+
+async def plain_app(scope: Any, receive: Any, send: Any) -> None:
+    body = b"app:" + scope["path"].encode()
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"%d" % len(body))]}
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def test_a_deferred_answer_keeps_its_place_in_the_pipeline() -> None:
+    """A request pipelined behind a lane answer that waits for its write is answered after it."""
+    outcome: Future[None] = Future()
+    threading.Timer(0.3, outcome.set_result, (None,)).start()
+    with serve(
+        plain_app, http=lane_protocol(deferred_lane(outcome), new_request_id), lifespan="off"
+    ) as server:
+        request = get("/slow", "Content-Length: 2", method="POST", close=False) + b"hi" + get("/next")
+        raw = exchange(server, "127.0.0.1", request)
+    first, second = raw.index(b"done:hi"), raw.index(b"app:/next")
+    assert first < second
+    assert raw.count(b"HTTP/1.1 200 OK") == 2
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [(Unavailable("database error: gone"), b"503"), (RuntimeError("bug"), b"500")],
+)
+def test_a_failed_write_is_answered_as_the_app_would(error: Exception, status: bytes) -> None:
+    outcome: Future[None] = Future()
+    outcome.set_exception(error)
+    with serve(
+        plain_app, http=lane_protocol(deferred_lane(outcome), new_request_id), lifespan="off"
+    ) as server:
+        raw = exchange(server, "127.0.0.1", get("/slow", "Content-Length: 0", method="POST"))
+    assert raw.startswith(b"HTTP/1.1 " + status)

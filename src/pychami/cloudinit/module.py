@@ -7,8 +7,7 @@ from pathlib import Path
 from fastapi import APIRouter
 
 from pychami.core.context import AppContext
-from pychami.core.lane import LANE_ROUTES
-from pychami.core.web import FAST_PREFIX_ROUTES
+from pychami.core.lane import LANE_BODY_ROUTES, LANE_ROUTES
 
 NAME = "cloudinit"
 MIGRATIONS: Path | None = Path(__file__).parent / "migrations" / "versions"
@@ -22,9 +21,9 @@ def build(ctx: AppContext) -> list[APIRouter]:
     settings, base_url = ci_settings.load(ctx.settings)
     service = CloudInitService(ctx.db, ctx.inventory, ctx.inventory_changed, ctx.events, settings, base_url)
     ctx.registry[NAME] = service
-    # The node-facing documents skip uvicorn's and FastAPI's machinery in a boot storm (the lane for
-    # GETs, a fast route for phone-home); they are also mounted as plain routes.
+    # The node-facing documents and phone-home skip uvicorn's and FastAPI's machinery in a boot storm
+    # (the node lane); they are also mounted as plain routes.
     handlers = node_routes.NodeHandlers(service)
     ctx.registry.setdefault(LANE_ROUTES, {}).update(handlers.lane_routes())
-    ctx.registry.setdefault(FAST_PREFIX_ROUTES, {}).update(handlers.prefixes())
+    ctx.registry.setdefault(LANE_BODY_ROUTES, {}).update(handlers.lane_body_routes())
     return routers(service)

@@ -21,9 +21,11 @@ answer. An answer is byte for byte what the app would send (``tests/core/test_la
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +44,8 @@ log = get_logger("pychami.lane")
 #: ``(method, path) -> handler`` for one path, ``(method, prefix + "*") -> handler`` for every path under
 #: ``prefix`` (the longest prefix is asked first).
 LANE_ROUTES = "lane_routes"
+#: The same for requests with a body (:data:`BodyHandler`).
+LANE_BODY_ROUTES = "lane_body_routes"
 
 
 @dataclass(slots=True)
@@ -92,7 +96,21 @@ class Reply:
         return response
 
 
+@dataclass(slots=True)
+class Deferred:
+    """An answer that waits for a write: ``reply`` once ``done`` succeeds, the error's answer if it fails.
+    (``done`` is a :class:`concurrent.futures.Future`, e.g. from ``core.batch.GroupCommit``.)"""
+
+    done: Future[Any]
+    reply: Reply
+
+
 LaneHandler = Callable[[NodeRequest], "Reply | None"]
+#: What a body handler answers once the body is in.
+BodyConsumer = Callable[[bytes], "Reply | Deferred"]
+#: A handler for requests with a body (POST): called when the headers are in, it declines (None) or
+#: returns the function that takes the body and answers.
+BodyHandler = Callable[[NodeRequest], "BodyConsumer | None"]
 #: Turns a :class:`PychamiError` into the app's answer (``core.web.error_reply``).
 ErrorRenderer = Callable[[PychamiError], Reply]
 #: Called after each answer written by the protocol: ``(request, route label, status, seconds)``
@@ -108,36 +126,25 @@ class Lane:
         routes: Mapping[tuple[str, str], LaneHandler],
         on_error: ErrorRenderer,
         observe: Observer | None = None,
+        *,
+        body_routes: Mapping[tuple[str, str], BodyHandler] | None = None,
+        max_body: int = 1024 * 1024,
     ) -> None:
-        self.exact: dict[tuple[str, str], tuple[LaneHandler, str]] = {}
-        prefixes: list[tuple[str, str, LaneHandler, str]] = []
-        for (method, path), handler in routes.items():
-            if path.endswith("*"):
-                prefixes.append((method, path[:-1], handler, path))
-            else:
-                self.exact[(method, path)] = (handler, path)
-        prefixes.sort(key=lambda p: -len(p[1]))
-        self.prefixes = prefixes
+        self._routes = _Routes(routes)
+        self._body_routes = _Routes(body_routes or {})
         self.methods = frozenset(m for m, _ in routes)
+        self.body_methods = frozenset(m for m, _ in body_routes or {})
         self.on_error = on_error
         self.observe = observe
+        #: Larger bodies go through the app (which answers 413).
+        self.max_body = max_body
 
     def __bool__(self) -> bool:
-        return bool(self.exact or self.prefixes)
+        return bool(self._routes or self._body_routes)
 
     def answer(self, request: NodeRequest) -> tuple[Reply, str] | None:
         """The reply and its route label (for metrics), or None when no handler answers."""
-        found = self.exact.get((request.method, request.path))
-        candidates: Iterable[tuple[LaneHandler, str]]
-        if found is not None:
-            candidates = (found,)
-        else:
-            candidates = [
-                (h, label)
-                for m, prefix, h, label in self.prefixes
-                if m == request.method and request.path.startswith(prefix)
-            ]
-        for handler, label in candidates:
+        for handler, label in self._routes.candidates(request):
             try:
                 reply = handler(request)
             except PychamiError as exc:
@@ -145,6 +152,66 @@ class Lane:
             if reply is not None:
                 return reply, label
         return None
+
+    def take_body(self, request: NodeRequest) -> tuple[BodyConsumer, str] | None:
+        """For a request with a body: what answers it once the body is in, and its route label."""
+        for handler, label in self._body_routes.candidates(request):
+            try:
+                consumer = handler(request)
+            except PychamiError as exc:
+                consumer = _failing(self.on_error(exc))
+            if consumer is not None:
+                return consumer, label
+        return None
+
+    def consume(self, consumer: BodyConsumer, body: bytes) -> Reply | Deferred:
+        """``consumer``'s answer to ``body``, errors rendered as the app renders them."""
+        try:
+            return consumer(body)
+        except PychamiError as exc:
+            return self.on_error(exc)
+
+    def settled(self, deferred: Deferred) -> Reply:
+        """The answer of a deferred whose write is done (as the app answers a failed write)."""
+        exc = deferred.done.exception()
+        if exc is None:
+            return deferred.reply
+        if isinstance(exc, PychamiError):
+            return self.on_error(exc)
+        log.error("lane write failed", error=repr(exc))
+        return Reply(500, b"Internal Server Error", "text/plain")
+
+
+class _Routes:
+    """Handlers by exact path, then by the longest matching prefix (``/a/*``)."""
+
+    def __init__(self, routes: Mapping[tuple[str, str], Any]) -> None:
+        self.exact: dict[tuple[str, str], tuple[Any, str]] = {}
+        prefixes: list[tuple[str, str, Any, str]] = []
+        for (method, path), handler in routes.items():
+            if path.endswith("*"):
+                prefixes.append((method, path[:-1], handler, path))
+            else:
+                self.exact[(method, path)] = (handler, path)
+        prefixes.sort(key=lambda p: -len(p[1]))
+        self.prefixes = prefixes
+
+    def __bool__(self) -> bool:
+        return bool(self.exact or self.prefixes)
+
+    def candidates(self, request: NodeRequest) -> Iterable[tuple[Any, str]]:
+        found = self.exact.get((request.method, request.path))
+        if found is not None:
+            return (found,)
+        return [
+            (h, label)
+            for m, prefix, h, label in self.prefixes
+            if m == request.method and request.path.startswith(prefix)
+        ]
+
+
+def _failing(reply: Reply) -> BodyConsumer:
+    return lambda _body: reply
 
 
 def node_request(request: Request) -> NodeRequest:
@@ -186,30 +253,65 @@ class LaneMiddleware:
         self._labels: dict[str, _LaneRoute] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] in self.lane.methods:
-            found = self.lane.answer(node_request(Request(scope, receive)))
-            if found is not None:
-                reply, label = found
-                route = self._labels.get(label)
-                if route is None:
-                    route = self._labels[label] = _LaneRoute(label)
-                scope["route"] = route
-                await reply.response()(scope, receive, send)
-                return
+        if scope["type"] == "http":
+            method = scope["method"]
+            if method in self.lane.methods:
+                found = self.lane.answer(node_request(Request(scope, receive)))
+                if found is not None:
+                    await self._send(scope, receive, send, *found)
+                    return
+            elif method in self.lane.body_methods:
+                request = Request(scope, receive)
+                taken = self.lane.take_body(node_request(request))
+                if taken is not None:
+                    consumer, label = taken
+                    answer = self.lane.consume(consumer, await request.body())
+                    if isinstance(answer, Deferred):
+                        with contextlib.suppress(Exception):  # settled() answers a failed write
+                            await asyncio.wrap_future(answer.done)
+                        answer = self.lane.settled(answer)
+                    await self._send(scope, receive, send, answer, label)
+                    return
         await self.app(scope, receive, send)
 
+    async def _send(self, scope: Scope, receive: Receive, send: Send, reply: Reply, label: str) -> None:
+        route = self._labels.get(label)
+        if route is None:
+            route = self._labels[label] = _LaneRoute(label)
+        scope["route"] = route
+        await reply.response()(scope, receive, send)
 
-#: Methods the protocol answers from the lane (requests with a body always take the ASGI path).
+
+#: Methods the protocol answers from the lane: without a body, and with one.
 _LANE_METHODS = frozenset({b"GET", b"HEAD"})
+_BODY_METHODS = frozenset({b"POST"})
+
+
+class _Waiting:
+    """Stands in for uvicorn's request cycle while a lane answer waits for its write: a request pipelined
+    behind it is queued by uvicorn (it sees a response in progress), and a lost connection is noted."""
+
+    __slots__ = ("disconnected", "keep_alive", "message_event", "response_complete")
+
+    def __init__(self, keep_alive: bool) -> None:
+        self.keep_alive = keep_alive
+        self.response_complete = False
+        self.disconnected = False
+        self.message_event = asyncio.Event()
 
 
 class LaneHttpProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, with lane answers written at ``on_headers_complete``.
+    """uvicorn's httptools protocol, with lane answers written by the protocol itself.
 
-    A request is answered from the lane only when nothing else is in flight on the connection (no ASGI
-    response pending, nothing pipelined, the socket not pushing back), so answers never overtake one
-    another. Everything else, and whatever the lane declines, goes through uvicorn and the app as usual.
-    Use :func:`lane_protocol` to bind a lane.
+    ``GET``/``HEAD``: answered at ``on_headers_complete``. ``POST`` to a body route: the body is collected
+    and answered at ``on_message_complete``, at once or, for a :class:`Deferred`, when its write is done
+    (meanwhile a :class:`_Waiting` cycle makes uvicorn queue what follows on the connection). A request is
+    taken by the lane only when nothing else is in flight on the connection (no response pending, nothing
+    pipelined, the socket not pushing back), so answers never overtake one another; everything else, and
+    whatever the lane declines, goes through uvicorn and the app as usual. Use :func:`lane_protocol`.
+
+    This builds on uvicorn's protocol internals (the versions in ``ci/constraints.txt``);
+    ``tests/core/test_lane.py`` checks its answers against uvicorn's own protocol byte for byte.
     """
 
     lane: Lane
@@ -217,6 +319,7 @@ class LaneHttpProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         self._lane_answered = False
+        self._lane_body: tuple[BodyConsumer, NodeRequest, str, float, bytearray] | None = None
         super().on_message_begin()
 
     def on_headers_complete(self) -> None:
@@ -226,47 +329,119 @@ class LaneHttpProtocol(HttpToolsProtocol):
         super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:
-        if not self._lane_answered:
+        if self._lane_body is not None:
+            self._lane_body[4].extend(body)
+        elif not self._lane_answered:
             super().on_body(body)
 
     def on_message_complete(self) -> None:
-        if not self._lane_answered:
+        if self._lane_body is not None:
+            consumer, request, label, start, body = self._lane_body
+            self._lane_body = None
+            self._consume(consumer, request, label, start, bytes(body))
+        elif not self._lane_answered:
             super().on_message_complete()
+
+    def _free(self) -> bool:
+        """Nothing in flight on the connection, so a lane answer cannot overtake another."""
+        cycle = self.cycle
+        return (
+            not self.pipeline
+            and not self.flow.write_paused
+            and (cycle is None or cycle.response_complete)
+            and not self.parser.should_upgrade()
+        )
+
+    def _request(self, method: bytes) -> NodeRequest:
+        url = httptools.parse_url(self.url)
+        path = url.path.decode("ascii")
+        if "%" in path:
+            path = urllib.parse.unquote(path)
+        return NodeRequest(
+            method=method.decode("ascii"),
+            path=strip_slashes(path),
+            query=url.query or b"",
+            headers=dict(reversed(self.headers)),
+            client=self.client[0] if self.client else None,
+        )
 
     def _answer_from_lane(self) -> bool:
         start = time.perf_counter()
-        parser = self.parser
-        method = parser.get_method()
-        if method not in _LANE_METHODS or parser.should_upgrade() or self.pipeline or self.flow.write_paused:
-            return False
-        cycle = self.cycle
-        if cycle is not None and not cycle.response_complete:
-            return False
-        url = httptools.parse_url(self.url)
-        raw_path = url.path
-        path = raw_path.decode("ascii")
-        if "%" in path:
-            path = urllib.parse.unquote(path)
-        headers = dict(reversed(self.headers))
-        text_method = method.decode("ascii")
-        request = NodeRequest(
-            method=text_method,
-            path=strip_slashes(path),
-            query=url.query or b"",
-            headers=headers,
-            client=self.client[0] if self.client else None,
-        )
+        method = self.parser.get_method()
+        if method in _LANE_METHODS:
+            if not self._free():
+                return False
+            request = self._request(method)
+            try:
+                found = self.lane.answer(request)
+            except Exception:  # a bug in a handler: let the app answer (and log) it
+                log.exception("lane handler failed; answering through the app", path=request.path)
+                return False
+            if found is None:
+                return False
+            self._write(request, *found, self._keep_alive(), start)
+            return True
+        if method in _BODY_METHODS and self.lane.body_methods and self._free():
+            request = self._request(method)
+            length = request.headers.get(b"content-length", b"")
+            if (
+                not length.isdigit()
+                or int(length) > self.lane.max_body
+                or b"transfer-encoding" in request.headers
+                or b"expect" in request.headers
+            ):
+                return False  # chunked, too large or 100-continue: the app's to answer
+            try:
+                taken = self.lane.take_body(request)
+            except Exception:
+                log.exception("lane handler failed; answering through the app", path=request.path)
+                return False
+            if taken is None:
+                return False
+            self._lane_body = (taken[0], request, taken[1], start, bytearray())
+            return True
+        return False
+
+    def _keep_alive(self) -> bool:
+        return self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
+
+    def _consume(
+        self, consumer: BodyConsumer, request: NodeRequest, label: str, start: float, body: bytes
+    ) -> None:
+        keep_alive = self._keep_alive()
         try:
-            found = self.lane.answer(request)
-        except Exception:  # a bug in a handler: let the app answer (and log) it
-            log.exception("lane handler failed; answering through the app", path=request.path)
-            return False
-        if found is None:
-            return False
-        reply, label = found
-        http_version = parser.get_http_version()
-        keep_alive = http_version != "1.0" and parser.should_keep_alive()
-        request_id = headers.get(b"x-request-id", b"")[:64] or self.new_request_id().encode("latin-1")
+            answer = self.lane.consume(consumer, body)
+        except Exception:  # the body is read: the app cannot take the request over any more
+            log.exception("lane handler failed", path=request.path)
+            answer = Reply(500, b"Internal Server Error", "text/plain")
+        if isinstance(answer, Reply):
+            self._write(request, answer, label, keep_alive, start)
+            return
+        waiting = _Waiting(keep_alive)
+        self.cycle = waiting  # type: ignore[assignment]
+        deferred = answer
+
+        def settled(_done: object) -> None:
+            waiting.response_complete = True
+            if waiting.disconnected or self.transport.is_closing():
+                return
+            self._write(request, self.lane.settled(deferred), label, waiting.keep_alive, start, deferred=True)
+
+        done = asyncio.wrap_future(deferred.done, loop=self.loop)
+        done.add_done_callback(settled)
+
+    def _write(
+        self,
+        request: NodeRequest,
+        reply: Reply,
+        label: str,
+        keep_alive: bool,
+        start: float,
+        *,
+        deferred: bool = False,
+    ) -> None:
+        """Write ``reply`` and finish the request as uvicorn finishes a response."""
+        request_id = request.headers.get(b"x-request-id", b"")[:64] or self.new_request_id().encode("latin-1")
         out = [STATUS_LINE[reply.status]]
         for name, value in (*self.server_state.default_headers, *reply.raw_headers()):
             out += (name, b": ", value, b"\r\n")
@@ -274,19 +449,22 @@ class LaneHttpProtocol(HttpToolsProtocol):
         if not keep_alive:
             out.append(b"connection: close\r\n")
         out.append(b"\r\n")
-        if text_method != "HEAD":
+        if request.method != "HEAD":
             out.append(reply.body)
         self.transport.write(b"".join(out))
-        self.server_state.total_requests += 1
         if not keep_alive:
             self.transport.close()
-        elif self.timeout_keep_alive_task is None:
-            self.timeout_keep_alive_task = self.loop.call_later(
-                self.timeout_keep_alive, self.timeout_keep_alive_handler
-            )
+        if deferred:
+            # As uvicorn ends a response: count it, start what was queued behind it or the keep-alive timer.
+            self.on_response_complete()
+        else:
+            self.server_state.total_requests += 1
+            if keep_alive and self.timeout_keep_alive_task is None:
+                self.timeout_keep_alive_task = self.loop.call_later(
+                    self.timeout_keep_alive, self.timeout_keep_alive_handler
+                )
         if self.lane.observe is not None:
             self.lane.observe(request, label, reply.status, time.perf_counter() - start)
-        return True
 
 
 def lane_protocol(lane: Lane, new_request_id: Callable[[], str]) -> type[asyncio.Protocol]:

@@ -10,7 +10,7 @@ import itertools
 import json
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -283,52 +283,6 @@ class RequestContextMiddleware:
 
 class _BodyTooLarge(Exception):
     pass
-
-
-#: A handler for every path under a prefix; ``None`` hands the request to the ordinary router.
-FastPrefixHandler = Callable[[Request], Awaitable[Response | None]]
-
-#: ``AppContext.registry`` key where service modules publish prefix handlers: (method, prefix) -> handler.
-FAST_PREFIX_ROUTES = "fast_prefix_routes"
-
-
-class _FastRoute:
-    """What ``scope["route"]`` holds for a fast route (the metrics label reads ``.path``)."""
-
-    __slots__ = ("path",)
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-
-class FastRoutes:
-    """Answers hot node-facing requests that need the ASGI machinery (a body, an awaited write: phone-home)
-    before FastAPI's router: prefix handlers that may decline (``None``) so the router answers after all.
-    (Node-facing GETs go through the lane, ``core.lane``, before ASGI altogether.)
-
-    No route scan, no dependency solving. Errors still become problem documents through
-    :func:`error_response`; request ids, metrics and the body limit still apply because this sits inside
-    :class:`RequestContextMiddleware`.
-    """
-
-    def __init__(self, app: ASGIApp, prefixes: Mapping[tuple[str, str], FastPrefixHandler]) -> None:
-        self.app = app
-        self.prefixes = [(m, p, h, _FastRoute(p + "*")) for (m, p), h in prefixes.items()]
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            method, path = scope["method"], scope["path"]
-            for want, prefix, prefix_handler, label in self.prefixes:
-                if method == want and path.startswith(prefix):
-                    try:
-                        answer = await prefix_handler(Request(scope, receive))
-                    except PychamiError as exc:
-                        answer = error_response(exc)
-                    if answer is not None:
-                        scope["route"] = label
-                        await answer(scope, receive, send)
-                        return
-        await self.app(scope, receive, send)
 
 
 def metrics_response(metrics: Metrics) -> Response:

@@ -23,7 +23,15 @@ from pychami.cloudinit.models import HostKeys
 from pychami.cloudinit.service import CloudInitService, Snapshots
 from pychami.core.errors import BadRequest
 from pychami.core.inventory import Node
-from pychami.core.lane import LaneHandler, NodeRequest, Reply, node_request
+from pychami.core.lane import (
+    BodyConsumer,
+    BodyHandler,
+    Deferred,
+    LaneHandler,
+    NodeRequest,
+    Reply,
+    node_request,
+)
 from pychami.core.web import GoJSONResponse
 
 PREFIX = "/cloud-init"
@@ -107,6 +115,15 @@ NODE_PATHS: dict[str, Any] = {
 Core = Callable[[NodeRequest, Snapshots], Reply | None]
 
 
+def _phone_home_id(path: str) -> str | None:
+    """``<id>`` of ``/cloud-init/phone-home/<id>`` (trailing slash already stripped), or None."""
+    head = f"{PREFIX}/phone-home/"
+    node_id = path[len(head) :]
+    if not path.startswith(head) or not node_id or "/" in node_id:
+        return None
+    return node_id
+
+
 def _group_of(path: str) -> str | None:
     """``<group>`` of ``/cloud-init/<group>.yaml``, or None for any other path."""
     rest = path[len(PREFIX) + 1 :]
@@ -171,23 +188,36 @@ class NodeHandlers:
 
         return endpoint
 
-    async def phone_home(self, request: Request) -> Response:
-        snaps = await self.service.snapshots()
-        found = self._who(node_request(request), snaps)
-        if found is None:
-            return _unknown().response()
+    def phone_home(self, request: NodeRequest, snaps: Snapshots, body: bytes) -> Reply | Deferred:
+        """Store the host keys posted by the node (answered once committed: a :class:`Deferred`)."""
+        node_id = _phone_home_id(request.path)
+        found = self._who(request, snaps)
+        if found is None or node_id is None:
+            return _unknown()
         node, ip = found
-        body = await request.body()
-        ctype = request.headers.get("content-type", "")
-        if body and not ctype.startswith("application/x-www-form-urlencoded"):
+        if body and not request.header(b"content-type").startswith("application/x-www-form-urlencoded"):
             raise BadRequest("phone-home data must be application/x-www-form-urlencoded")
         try:
             form = parse_qs(body.decode("utf-8"), keep_blank_values=True)
         except UnicodeDecodeError as exc:
             raise BadRequest("phone-home data is not UTF-8") from exc
         keys = HostKeys(**{k: form[k][0] for k in _HOST_KEY_FIELDS if k in form})
-        await asyncio.wrap_future(self.service.phone_home(node, ip, request.path_params["node_id"], keys))
-        return Response(status_code=200)
+        return Deferred(self.service.phone_home(node, ip, node_id, keys), Reply(200))
+
+    def phone_home_lane(self, request: NodeRequest) -> BodyConsumer | None:
+        if _phone_home_id(request.path) is None:
+            return None
+        snaps = self.service.snapshots_now()
+        if snaps is None:
+            return None
+        return lambda body: self.phone_home(request, snaps, body)
+
+    async def phone_home_route(self, request: Request) -> Response:
+        answer = self.phone_home(node_request(request), await self.service.snapshots(), await request.body())
+        if isinstance(answer, Deferred):
+            await asyncio.wrap_future(answer.done)
+            answer = answer.reply
+        return answer.response()
 
     def lane_routes(self) -> dict[tuple[str, str], LaneHandler]:
         return {
@@ -197,24 +227,15 @@ class NodeHandlers:
             ("GET", f"{PREFIX}/*"): self.lane(self.group_config),
         }
 
-    async def post_under_prefix(self, request: Request) -> Response | None:
-        """``POST /cloud-init/phone-home/<id>`` (the trailing slash is already stripped)."""
-        rest = request.scope["path"][len(PREFIX) + 1 :]
-        head, _, node_id = rest.partition("/")
-        if head != "phone-home" or not node_id or "/" in node_id:
-            return None
-        request.scope["path_params"] = {"node_id": node_id}
-        return await self.phone_home(request)
-
-    def prefixes(self) -> dict[tuple[str, str], Callable[[Request], Awaitable[Response | None]]]:
-        return {("POST", f"{PREFIX}/"): self.post_under_prefix}
+    def lane_body_routes(self) -> dict[tuple[str, str], BodyHandler]:
+        return {("POST", f"{PREFIX}/phone-home/*"): self.phone_home_lane}
 
 
 def router(service: CloudInitService) -> APIRouter:
     r = APIRouter(tags=["cloud-init"])
     h = NodeHandlers(service)
     meta_data, user_data, vendor_data = h.route(h.meta_data), h.route(h.user_data), h.route(h.vendor_data)
-    group_config, phone_home = h.route(h.group_config), h.phone_home
+    group_config, phone_home = h.route(h.group_config), h.phone_home_route
 
     r.add_route(f"{PREFIX}/meta-data", meta_data, methods=["GET"], include_in_schema=False)
     r.add_route(f"{PREFIX}/user-data", user_data, methods=["GET"], include_in_schema=False)
