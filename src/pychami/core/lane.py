@@ -4,12 +4,15 @@ A boot storm is thousands of nodes each asking for a handful of small, cached do
 cloud-init meta-data and vendor-data, a Range of the kernel. Through uvicorn, Starlette and FastAPI every
 one of them costs a task, a scope, a middleware chain and two ``send`` round trips, several times what
 the answer itself costs. Service modules therefore publish *lane handlers*: plain synchronous functions
-``(NodeRequest) -> Reply | None`` that answer from in-process caches. They are reached two ways:
+``(NodeRequest) -> Reply | None`` that answer from in-process caches, and for requests with a body (the
+phone-home POST) *body handlers*, which take the body once it is in and answer at once or with a
+:class:`Deferred` (an answer written when a write, e.g. a group commit, is done). They are reached two
+ways:
 
-* :class:`LaneHttpProtocol`, the HTTP protocol of ``pychami serve``, calls them as soon as a ``GET`` or
-  ``HEAD`` request's headers are parsed and writes the answer straight to the socket (request id,
-  metrics and keep-alive handled here, as :class:`~pychami.core.web.RequestContextMiddleware` and
-  uvicorn would);
+* :class:`LaneHttpProtocol`, the HTTP protocol of ``pychami serve``, calls them as soon as a request's
+  headers are parsed (its body, for a body handler) and writes the answer straight to the socket (request
+  id, metrics, access log and keep-alive handled here, as :class:`~pychami.core.web.RequestContextMiddleware`
+  and uvicorn would);
 * :class:`LaneMiddleware` calls the same handlers inside the ASGI app, for any other server and for
   tests that drive the app in-process.
 
@@ -282,9 +285,8 @@ class LaneMiddleware:
         await reply.response()(scope, receive, send)
 
 
-#: Methods the protocol answers from the lane: without a body, and with one.
+#: Methods the protocol asks the lane handlers about (requests with a body go to the body handlers).
 _LANE_METHODS = frozenset({b"GET", b"HEAD"})
-_BODY_METHODS = frozenset({b"POST"})
 
 
 class _Waiting:
@@ -381,7 +383,7 @@ class LaneHttpProtocol(HttpToolsProtocol):
                 return False
             self._write(request, *found, self._keep_alive(), start)
             return True
-        if method in _BODY_METHODS and self.lane.body_methods and self._free():
+        if self.lane.body_methods and method.decode("ascii") in self.lane.body_methods and self._free():
             request = self._request(method)
             length = request.headers.get(b"content-length", b"")
             if (
