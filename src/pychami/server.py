@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -328,12 +329,19 @@ def _reuseport_socket(settings: Settings) -> socket.socket:
     return sock
 
 
+def http_protocol(app: FastAPI, settings: Settings) -> type[asyncio.Protocol] | str:
+    """uvicorn's ``http``: the lane protocol when the app has lane routes and ``node_lane`` is on."""
+    lane: Lane | None = getattr(app.state, "lane", None)
+    if lane and settings.node_lane:
+        return lane_protocol(lane, new_request_id)
+    return "httptools"
+
+
 def run_http(app: FastAPI, settings: Settings, sock: socket.socket | None = None) -> None:
     """Serve ``app`` as ``pychami serve`` does: uvicorn (uvloop) with the lane protocol when the app has
     lane routes, on ``settings.listen`` or on ``sock`` (a worker's SO_REUSEPORT socket)."""
     import uvicorn  # noqa: PLC0415 - only the serving process needs it
 
-    lane: Lane | None = getattr(app.state, "lane", None)
     config = uvicorn.Config(
         app,
         host=settings.listen_host,
@@ -342,7 +350,7 @@ def run_http(app: FastAPI, settings: Settings, sock: socket.socket | None = None
         access_log=False,
         proxy_headers=False,
         backlog=4096,
-        http=lane_protocol(lane, new_request_id) if lane else "httptools",
+        http=http_protocol(app, settings),
     )
     server = uvicorn.Server(config)
     if sock is None:

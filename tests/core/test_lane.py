@@ -24,9 +24,20 @@ from fastapi.testclient import TestClient
 from structlog.testing import capture_logs
 
 from pychami.core.errors import Unavailable
-from pychami.core.lane import LANE_ROUTES, Deferred, Lane, NodeRequest, Reply, lane_protocol, strip_slashes
+from pychami.core.lane import (
+    LANE_ROUTES,
+    Deferred,
+    Lane,
+    LaneHttpProtocol,
+    NodeRequest,
+    Reply,
+    lane_protocol,
+    strip_slashes,
+)
+from pychami.core.settings import load_settings
 from pychami.core.storage import LocalObjectStore
 from pychami.core.web import Metrics, error_reply, lane_observer, new_request_id
+from pychami.server import http_protocol
 from tests.cloudinit.conftest import (
     LiveServer,
     compute_group,
@@ -391,3 +402,15 @@ def test_a_failed_write_is_answered_as_the_app_would(error: Exception, status: b
     ) as server:
         raw = exchange(server, "127.0.0.1", get("/slow", "Content-Length: 0", method="POST"))
     assert raw.startswith(b"HTTP/1.1 " + status)
+
+
+def test_serve_uses_the_lane_protocol_unless_switched_off(tmp_path: Path, db: Any) -> None:
+    """`pychami serve` runs the lane protocol bound to the app's lane; `node_lane: false` gives uvicorn's
+    own protocol (every request through the app and its LaneMiddleware)."""
+    app = make_app(tmp_path, db)
+    settings = app.state.ctx.settings
+    protocol = http_protocol(app, settings)
+    assert isinstance(protocol, type) and issubclass(protocol, LaneHttpProtocol)
+    assert protocol.lane is app.state.lane
+    assert http_protocol(app, settings.model_copy(update={"node_lane": False})) == "httptools"
+    assert load_settings(data_dir=tmp_path, node_lane="false").node_lane is False

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     #: HTTP worker processes (``pychami serve --workers``): each has its own caches, database pool and
     #: boot-event buffer; the caches' short TTLs bound how long one process serves another's old data.
     workers: int = Field(default=1, ge=1, le=64)
+    #: Answer node-facing requests in pychami's HTTP protocol (the node lane); false: uvicorn's own
+    #: protocol, every request through the ASGI app (same answers, about twice the CPU per request).
+    node_lane: bool = True
     #: SQLAlchemy URL; default is SQLite in the data directory.
     db: str | None = None
     #: URL that nodes and clients use to reach this server (boot scripts, cloud-init ds=, vendor-data).
