@@ -414,3 +414,36 @@ def test_serve_uses_the_lane_protocol_unless_switched_off(tmp_path: Path, db: An
     assert protocol.lane is app.state.lane
     assert http_protocol(app, settings.model_copy(update={"node_lane": False})) == "httptools"
     assert load_settings(data_dir=tmp_path, node_lane="false").node_lane is False
+
+
+def test_pipelined_reads_under_backpressure_stay_in_order(
+    servers: tuple[LiveServer, LiveServer, CountingApp, FastAPI],
+) -> None:
+    """A client that pipelines many Range reads and reads nothing for a while fills the socket: the lane
+    stops taking requests while the transport pushes back (the app answers those, waiting for the socket),
+    and every answer still arrives, whole and in order."""
+    _plain, lane, counting, _app = servers
+    data = bytes(range(256)) * 400
+    count, size = 200, 65536
+    requests = b"".join(
+        get(f"/boot-images/{KEY}", f"Range: bytes={i}-{i + size - 1}", close=i == count - 1)
+        for i in range(count)
+    )
+    address = ("127.0.0.1", port_of(lane))
+    with socket.create_connection(address, timeout=20, source_address=(NODE, 0)) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        s.sendall(requests)
+        threading.Event().wait(0.5)  # let the server's writes back up
+        raw = bytearray()
+        while chunk := s.recv(1 << 20):
+            raw += chunk
+    offset = 0
+    for i in range(count):
+        head_end = raw.index(b"\r\n\r\n", offset) + 4
+        head = bytes(raw[offset:head_end])
+        assert head.startswith(b"HTTP/1.1 206 "), head
+        assert f"content-range: bytes {i}-{i + size - 1}/{len(data)}".encode() in head
+        assert raw[head_end : head_end + size] == data[i : i + size]
+        offset = head_end + size
+    assert offset == len(raw)
+    assert counting.paths, "the transport pushed back, so some reads went through the app"
