@@ -34,10 +34,12 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def postgres_cluster() -> Iterator[str]:
+def postgres_cluster(*, durable: bool = False, unix_socket: bool = False) -> Iterator[str]:
     """Yield a superuser URL of a fresh cluster on a loopback port; remove it afterwards.
 
     PostgreSQL refuses to run as root, so as root the cluster runs as the ``postgres`` system user.
+    ``durable``: fsync and synchronous commit on, as in production (tests run without them, for speed).
+    ``unix_socket``: the URL names the cluster's Unix socket, reachable from other network namespaces.
     """
     bindir = _bindir()
     if bindir is None:
@@ -69,10 +71,9 @@ def postgres_cluster() -> Iterator[str]:
         capture_output=True,
         env=env,
     )
-    opts = (
-        f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
-        "-c full_page_writes=off -c max_connections=200"
-    )
+    opts = f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c max_connections=200"
+    if not durable:
+        opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     subprocess.run(
         [
             *run_as,
@@ -91,6 +92,8 @@ def postgres_cluster() -> Iterator[str]:
         env=env,
     )
     url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    if unix_socket:
+        url = f"postgresql://postgres@/postgres?host={workdir}&port={port}"
     try:
         deadline = time.monotonic() + 20
         while True:

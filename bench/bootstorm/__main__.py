@@ -74,13 +74,13 @@ def make_nodes(count: int) -> list[dict[str, Any]]:
     ]
 
 
-def seed(data: Path, nodes: list[dict[str, Any]], file_mb: int) -> None:
+def seed(data: Path, nodes: list[dict[str, Any]], file_mb: int, db_url: str) -> None:
     """Schema, SMD rows for every node (and the group), the kernel and initrd in the object store."""
     from bench.cloudinit.server import seed_smd
     from pychami.core.inventory import Interface, IPAddress, Node
 
     py = sys.executable
-    sh(py, "-m", "pychami.cli.pychami", "db", "upgrade", "--data-dir", str(data))
+    sh(py, "-m", "pychami.cli.pychami", "db", "upgrade", "--data-dir", str(data), "--db", db_url)
     items = [
         Node(
             xname=n["xname"],
@@ -91,7 +91,7 @@ def seed(data: Path, nodes: list[dict[str, Any]], file_mb: int) -> None:
         )
         for n in nodes
     ]
-    seed_smd(f"sqlite:///{(data / 'pychami.db').resolve()}", items)
+    seed_smd(db_url, items)
     for key in (KERNEL_KEY, INITRD_KEY):
         path = data / "objects" / "boot-images" / key
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -181,12 +181,16 @@ def wait_listening(
 
 
 class Bench:
-    def __init__(self, args: argparse.Namespace, pair: NetnsPair, work: Path) -> None:
+    def __init__(
+        self, args: argparse.Namespace, pair: NetnsPair, work: Path, db_url: str | None = None
+    ) -> None:
         self.args = args
         self.pair = pair
         self.work = work
         self.nodes = make_nodes(args.nodes)
         self.data = work / "data"
+        #: SQLite in the data directory, or the PostgreSQL cluster of --db postgres.
+        self.db_url = db_url or f"sqlite:///{(self.data / 'pychami.db').resolve()}"
         self.static = work / "static"
         self.set_up = False
         self.boot_url = f"http://{SERVER_IP}:{PORT}/boot/v1/bootscript?mac=${{net0/mac:hexhyp}}"
@@ -263,6 +267,7 @@ class Bench:
                     "advertise_url": f"http://{SERVER_IP}:{PORT}",
                     "log_level": "WARNING",
                     "workers": workers,
+                    "db": self.db_url,
                     "cloudinit": {"trusted_proxies": [f"{CLIENT_IP}/32"]},
                     "netboot": {
                         "interfaces": [self.pair.srv_if],
@@ -341,7 +346,7 @@ class Bench:
             spy = None
             if profile:
                 spy = self.start_profile(proc.pid, workers)
-            with Sampler(proc.pid) as sampler:
+            with Sampler(proc.pid) as sampler, Sampler(self.db_pid() or os.getpid()) as db_sampler:
                 result = self.storm(steps, save=save, rate=rate)
             if spy is not None:
                 stop(spy, signal.SIGINT, timeout=120)
@@ -351,8 +356,19 @@ class Bench:
         result |= {"server_idle_mb": round(sampler.idle_mb, 1), "server_peak_mb": round(sampler.peak_mb, 1)}
         result["server_cpu_s"] = round(sampler.cpu_s, 2)
         result["server_cpu_each_s"] = sampler.cpu_each
+        if self.db_pid():
+            result["db_cpu_s"] = round(db_sampler.cpu_s, 2)
         result["events"] = self.count_events()
         return result
+
+    def db_pid(self) -> int | None:
+        """The PostgreSQL postmaster's PID (its backends are its children), or None on SQLite."""
+        if not self.db_url.startswith("postgresql"):
+            return None
+        from urllib.parse import parse_qs, urlsplit
+
+        host = parse_qs(urlsplit(self.db_url).query)["host"][0]
+        return int((Path(host) / "data" / "postmaster.pid").read_text().split()[0])
 
     def start_profile(self, pid: int, workers: int) -> subprocess.Popen[bytes]:
         py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
@@ -365,11 +381,17 @@ class Bench:
         return proc
 
     def count_events(self) -> dict[str, int]:
-        import sqlite3
+        import sqlalchemy as sa
 
-        with sqlite3.connect(self.data / "pychami.db") as conn:
-            rows = conn.execute("SELECT stage, count(*) FROM boot_events GROUP BY stage").fetchall()
-            conn.execute("DELETE FROM boot_events")  # the next run counts its own
+        from pychami.core.db import Database
+
+        db = Database.from_url(self.db_url)
+        try:
+            with db.transaction() as conn:
+                rows = conn.execute(sa.text("SELECT stage, count(*) FROM boot_events GROUP BY stage")).all()
+                conn.execute(sa.text("DELETE FROM boot_events"))  # the next run counts its own
+        finally:
+            db.dispose()
         return {str(stage): int(count) for stage, count in rows}
 
     # peers --------------------------------------------------------------------------------------
@@ -467,6 +489,13 @@ def main() -> None:
         default="all",
         help="which storm --profile records: every step, HTTP-only, DHCP-only, or HTTP at --http-rate",
     )
+    parser.add_argument(
+        "--db",
+        choices=["sqlite", "postgres"],
+        default="sqlite",
+        help="pychami's database: SQLite in its data directory, or a throwaway PostgreSQL cluster (fsync on, "
+        "reached over its Unix socket)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "bootstorm")
     args = parser.parse_args()
     if os.geteuid() != 0:
@@ -479,10 +508,16 @@ def main() -> None:
     started = dt.datetime.now(dt.UTC)
     load_before = Path("/proc/loadavg").read_text().split()[:3]
     results: dict[str, Any] = {}
+    stack = contextlib.ExitStack()
     try:
-        bench = Bench(args, pair, work)
+        db_url = None
+        if args.db == "postgres":
+            from tests.pgserver import postgres_cluster
+
+            db_url = stack.enter_context(postgres_cluster(durable=True, unix_socket=True))
+        bench = Bench(args, pair, work, db_url)
         t = time.monotonic()
-        seed(bench.data, bench.nodes, args.file_mb)
+        seed(bench.data, bench.nodes, args.file_mb, bench.db_url)
         print(f"seeded {args.nodes} nodes in {time.monotonic() - t:.1f} s", flush=True)
         with pair.up():
             sh(*pair.run_in(pair.cli, "ip", "route", "add", "local", NODE_NET, "dev", "lo"))
@@ -526,6 +561,7 @@ def main() -> None:
                 print(report.one_line("pychami (py-spy)", profiled), flush=True)
                 profiled["profile_top"] = report.profile_top(Path(profiled["profile"]))
     finally:
+        stack.close()
         if (work / "pychami.log").exists():
             tail = (work / "pychami.log").read_text(errors="replace").splitlines()[-15:]
             if any("Error" in line or "error" in line for line in tail):
@@ -538,6 +574,7 @@ def main() -> None:
         "http_rate": args.http_rate,
         "workers": args.workers,
         "cloudinit_via": args.cloudinit_via,
+        "db": args.db,
         "range_kb": args.range_kb,
         "cpus": os.cpu_count(),
         "load_before": " ".join(load_before),

@@ -74,6 +74,8 @@ class Stats:
     errors: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STAGES, 0))
     retries: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STAGES, 0))
     error_samples: list[str] = field(default_factory=list)
+    #: Why steps were retried (the first 20), though they succeeded in the end.
+    retry_samples: list[str] = field(default_factory=list)
     done: list[float] = field(default_factory=list)
     dhcp_done: list[float] = field(default_factory=list)
     failed_nodes: int = 0
@@ -241,6 +243,8 @@ class Storm:
         for attempt in range(HTTP_ATTEMPTS):
             if attempt:
                 self.stats.retries[stage] += 1
+                if len(self.stats.retry_samples) < 20:
+                    self.stats.retry_samples.append(f"{stage}: {why}")
                 await asyncio.sleep(1.0)
             start = time.perf_counter()
             try:
@@ -459,6 +463,7 @@ class Storm:
             "done_times": [round(t, 3) for t in sorted(s.done)],
             "dhcp_done_times": [round(t, 3) for t in sorted(s.dhcp_done)],
             "error_samples": s.error_samples,
+            "retry_samples": s.retry_samples,
             "stray_dhcp_replies": self.relay.stray if self.relay else 0,
             "dhcp_naks": s.naks,
             "max_inflight": self.plan.get("max_inflight", 0),

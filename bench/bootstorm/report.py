@@ -20,6 +20,7 @@ def one_line(name: str, r: dict[str, Any]) -> str:
         f"(DHCP done {r['dhcp_wall_s']:.1f} s), errors {errors}, unfinished {r['unfinished']}, "
         f"server peak RSS {r['server_peak_mb']:.0f} MB, server CPU {r['server_cpu_s']:.1f} s"
         + (f" {r['server_cpu_each_s']}" if r.get("server_cpu_each_s") else "")
+        + (f", PostgreSQL CPU {r['db_cpu_s']:.1f} s" if "db_cpu_s" in r else "")
     )
 
 
@@ -225,7 +226,8 @@ def write(out: Path, meta: dict[str, Any], results: dict[str, dict[str, Any]]) -
         f"`{meta['command']}`",
         "",
         f"{meta['nodes']:,} nodes, arrival: {meta['arrival']}, pychami and nginx workers: {meta['workers']}, "
-        f"cloud-init {meta['cloudinit_via']}, Range reads of {meta['range_kb']} KiB, {meta['cpus']} CPUs; "
+        f"cloud-init {meta['cloudinit_via']}, database {meta.get('db', 'sqlite')}, "
+        f"Range reads of {meta['range_kb']} KiB, {meta['cpus']} CPUs; "
         f"load average before {meta['load_before']}, after {meta['load_after']}.",
         "",
         "## Runs",
@@ -242,6 +244,8 @@ def write(out: Path, meta: dict[str, Any], results: dict[str, dict[str, Any]]) -
     for name, r in results.items():
         if r.get("error_samples"):
             lines += [f"Errors of {name} (first 20): " + "; ".join(r["error_samples"]), ""]
+        if r.get("retry_samples"):
+            lines += [f"HTTP retries of {name} (first 20): " + "; ".join(r["retry_samples"]), ""]
         if r.get("events"):
             lines += [f"Boot events recorded by pychami ({name}): {r['events']}", ""]
         if r.get("profile_top"):

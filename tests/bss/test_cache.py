@@ -206,3 +206,27 @@ def test_expired_cache_is_revalidated_not_reloaded(admin: TestClient, second_pro
 def test_token_helper_is_usable(bss_app: FastAPI) -> None:
     """The shared token helper issues tokens for this app (guards the fixtures used above)."""
     assert issue(bss_app, "bss:read").count(".") == 2
+
+
+def test_a_value_older_than_max_stale_is_revalidated_before_it_is_served() -> None:
+    """Nobody asked for two TTLs (another process may have written): the reader waits for a fresh value."""
+    loader = CountingLoader()
+    cache = RefreshingCache(loader, ttl=0.2, name="t")
+    assert cache.get() == 1
+    time.sleep(0.45)  # past max_stale = 2 TTL
+    assert cache.get() == 2
+    assert loader.calls == 2
+
+
+def test_past_max_stale_with_the_database_down_the_last_value_is_served() -> None:
+    """An outage does not fail requests; the database is asked again only a TTL later."""
+    loader = CountingLoader()
+    cache = RefreshingCache(loader, ttl=0.2, name="t")
+    assert cache.get() == 1
+    loader.fail = True
+    time.sleep(0.45)
+    assert cache.get() == 1
+    assert isinstance(cache.last_error, RuntimeError)
+    attempts = loader.calls
+    assert cache.get() == 1  # within the next TTL: no new attempt
+    assert loader.calls == attempts

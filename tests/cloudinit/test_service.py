@@ -138,3 +138,30 @@ def test_json_null_means_empty_as_in_go(tmp_path: Path, db: Database) -> None:
             "file": {"content": "", "filename": ""},
         }
         assert c.post("/cloud-init/admin/cluster-defaults", json={"public-keys": None}).status_code == 201
+
+
+def test_refreshing_reloads_a_value_older_than_two_ttls_before_serving_it() -> None:
+    """After an idle spell the first reader waits for the database instead of getting the old value,
+    unless the database is down, when the old value is served (and asked for again a TTL later)."""
+    loads: list[int | None] = []
+    failing = False
+
+    def load(previous: int | None) -> int:
+        if failing:
+            raise RuntimeError("database down")
+        loads.append(previous)
+        return len(loads)
+
+    async def scenario() -> None:
+        nonlocal failing
+        cache = Refreshing(load, ttl=0.05)
+        assert await cache.get() == 1
+        time.sleep(0.12)
+        assert cache.peek() is None  # too old to serve without asking
+        assert await cache.get() == 2
+        failing = True
+        time.sleep(0.12)
+        assert await cache.get() == 2
+        assert cache.peek() == 2  # served for another TTL without a new attempt
+
+    asyncio.run(scenario())

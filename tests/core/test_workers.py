@@ -148,6 +148,26 @@ def test_cloud_init_defaults_reach_every_worker(workers: Server) -> None:
         every_worker_answers(workers, "/cloud-init/meta-data", f"cluster-name: {name}", timeout=20)
 
 
+def test_after_idle_every_workers_first_answer_is_current(workers: Server) -> None:
+    """A worker that nobody asked for a while does not answer its first request from a cache older than
+    two TTLs (stale-while-revalidate would serve it once, e.g. a node booting the previous kernel)."""
+    token = workers.token()
+    add_node(workers, token)
+    auth = {"Authorization": f"Bearer {token}"}
+    set_kernel(workers, token, "http://files/kernel-one")
+    every_worker_answers(workers, f"/boot/v1/bootscript?mac={MAC}", "kernel-one", timeout=20)
+    every_worker_answers(workers, "/cloud-init/meta-data", "cluster-name", timeout=20)
+    set_kernel(workers, token, "http://files/kernel-two")  # through one worker: the other is stale
+    defaults = {"cluster-name": "after-idle", "short-name": "nid", "nid-length": 3}
+    r = httpx.post(f"{workers.base}/cloud-init/admin/cluster-defaults", json=defaults, headers=auth)
+    assert r.status_code < 300, r.text
+    time.sleep(4 * TTL)  # no request: no background refresh either
+    scripts = [get_once(workers.base, f"/boot/v1/bootscript?mac={MAC}").text for _ in range(16)]
+    metas = [get_once(workers.base, "/cloud-init/meta-data").text for _ in range(16)]
+    assert all("kernel-two" in s for s in scripts), [s for s in scripts if "kernel-two" not in s][:1]
+    assert all("cluster-name: after-idle" in m for m in metas)
+
+
 def count_events(db_url: str, data: Path) -> int:
     if db_url.startswith("sqlite"):
         with sqlite3.connect(db_url.removeprefix("sqlite:///")) as conn:

@@ -50,6 +50,8 @@ class RefreshingCache(Generic[T]):
         version cheaply, so an expired value is revalidated instead of reloaded when nothing changed."""
         self._loader = loader
         self._probe = probe
+        #: Oldest value served while a refresh runs in the background (seconds).
+        self.max_stale = 2 * ttl
         self._version: object = None
         self._ttl = ttl
         self._name = name
@@ -63,11 +65,18 @@ class RefreshingCache(Generic[T]):
         self.last_error: Exception | None = None
 
     def get(self) -> T:
+        """The value: as it is while younger than the TTL; past it, while a thread refreshes it (readers
+        do not wait); past :attr:`max_stale` (nobody asked for that long), only once revalidated now, so
+        that a process idle since another one's write never answers from before that write."""
         value = self._value
         if value is not None and self._loaded_generation == self._generation:
-            if time.monotonic() - self._loaded_at > self._ttl:
+            age = time.monotonic() - self._loaded_at
+            if age <= self._ttl:
+                return value
+            if age <= self.max_stale:
                 self.refresh_in_background()
-            return value
+                return value
+            return self._revalidate()
         return self.reload()
 
     def invalidate(self) -> None:
@@ -77,11 +86,12 @@ class RefreshingCache(Generic[T]):
         """The current value without any freshness check."""
         return self._value
 
-    def reload(self) -> T:
-        """Load now (the caller waits); a failure keeps the previous value if there is one."""
+    def reload(self, *, force: bool = False) -> T:
+        """Load now (the caller waits) unless a current value was loaded within the TTL (``force``: load
+        anyway); a failure keeps the previous value if there is one."""
         with self._lock:
             generation = self._generation
-            fresh_enough = time.monotonic() - self._loaded_at <= self._ttl
+            fresh_enough = time.monotonic() - self._loaded_at <= self._ttl and not force
             if self._value is not None and self._loaded_generation == generation and fresh_enough:
                 return self._value
             try:
@@ -120,17 +130,37 @@ class RefreshingCache(Generic[T]):
 
     def _refresh(self) -> None:
         try:
-            generation = self._generation
-            current = self._value is not None and self._loaded_generation == generation
-            if current and self._probe is not None and self._probe() == self._version:
-                self._loaded_at = time.monotonic()  # revalidated: still current
-                return
-            self._loaded_at = 0.0  # expire so reload() fetches
-            self.reload()
+            self._revalidate()
         except Exception:  # already recorded in last_error; the next reader retries
             log.exception("background refresh failed", cache=self._name)
         finally:
             self._refreshing = False
+
+    def _revalidate(self) -> T:
+        """The value once checked against the database: the probe when it has one, else a reload. When
+        the database cannot be reached, the value is served as it is for another TTL (an outage must not
+        stop known nodes booting, nor make every request wait for a failing connection)."""
+        generation = self._generation
+        value = self._value
+        current = value is not None and self._loaded_generation == generation
+        try:
+            if current and self._probe is not None and self._probe() == self._version:
+                self._loaded_at = time.monotonic()  # revalidated: still current
+                assert value is not None
+                return value
+        except Exception as exc:
+            if value is None:
+                raise
+            self.last_error = exc
+            log.warning(
+                "cache revalidation failed, serving the previous snapshot", cache=self._name, error=str(exc)
+            )
+            self._loaded_at = time.monotonic()
+            return value
+        fresh = self.reload(force=True)
+        if self.last_error is not None:  # the reload failed and kept the previous value
+            self._loaded_at = time.monotonic()
+        return fresh
 
 
 class InventoryView:

@@ -68,7 +68,8 @@ Snapshots = tuple[ConfigSnapshot, InventorySnapshot]
 class Refreshing(Generic[T]):
     """A value served from memory and refreshed in a worker thread when older than ``ttl``.
 
-    Node-facing handlers never wait for the database once a value exists (stale-while-revalidate);
+    Node-facing handlers do not wait for the database while the value is younger than twice the TTL
+    (stale-while-revalidate); an older one (the process was idle) is reloaded before it is served;
     writers in this process call :meth:`reload` so their change is visible at once.
     """
 
@@ -85,10 +86,28 @@ class Refreshing(Generic[T]):
 
     def reload(self) -> T:
         with self._lock:
-            value = self._load(self._value)
-            self._value = value
-            self._loaded_at = time.monotonic()
-            return value
+            return self._reload_locked()
+
+    def refresh_if_stale(self) -> T:
+        """The value, reloaded first unless it is younger than the TTL (waiters for one load share it).
+        When the database cannot be reached, the last value is served for another TTL."""
+        with self._lock:
+            if self._value is not None and time.monotonic() - self._loaded_at <= self._ttl:
+                return self._value
+            try:
+                return self._reload_locked()
+            except Exception:
+                if self._value is None:
+                    raise
+                log.exception("cloud-init cache refresh failed; serving the previous value")
+                self._loaded_at = time.monotonic()
+                return self._value
+
+    def _reload_locked(self) -> T:
+        value = self._load(self._value)
+        self._value = value
+        self._loaded_at = time.monotonic()
+        return value
 
     def get_sync(self) -> T:
         value = self._value
@@ -97,25 +116,28 @@ class Refreshing(Generic[T]):
         return value
 
     def peek(self) -> T | None:
-        """The value in memory (None before the first load), without waiting: past the TTL, a refresh
-        starts in a worker thread and this value is served meanwhile. Call on the event loop."""
+        """The value in memory, without waiting: past the TTL a refresh starts in a worker thread and the
+        value is served meanwhile, up to twice the TTL. None before the first load and past twice the TTL
+        (nobody asked for that long: another process may have written since), when :meth:`get` must
+        wait for the database. Call on the event loop."""
         value = self._value
-        if value is not None and time.monotonic() - self._loaded_at > self._ttl and not self._refreshing:
+        if value is None:
+            return None
+        age = time.monotonic() - self._loaded_at
+        if age > self._ttl and not self._refreshing:
             self._refreshing = True
             asyncio.get_running_loop().run_in_executor(None, self._background)
-        return value
+        return value if age <= 2 * self._ttl else None
 
     async def get(self) -> T:
         value = self.peek()
         if value is None:
-            return await asyncio.to_thread(self.reload)
+            return await asyncio.to_thread(self.refresh_if_stale)
         return value
 
     def _background(self) -> None:
         try:
-            self.reload()
-        except Exception:  # keep serving the last good value during an outage
-            log.exception("cloud-init cache refresh failed")
+            self.refresh_if_stale()  # keeps serving the last good value during an outage
         finally:
             self._refreshing = False
 
