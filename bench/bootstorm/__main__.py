@@ -80,6 +80,7 @@ def seed(data: Path, nodes: list[dict[str, Any]], file_mb: int, db_url: str) -> 
     from pychami.core.inventory import Interface, IPAddress, Node
 
     py = sys.executable
+    data.mkdir(parents=True, exist_ok=True)
     sh(py, "-m", "pychami.cli.pychami", "db", "upgrade", "--data-dir", str(data), "--db", db_url)
     items = [
         Node(

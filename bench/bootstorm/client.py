@@ -279,7 +279,9 @@ class Storm:
 
             async def script(c: Conn) -> bytes:
                 status, body, _ = await c.request("GET", f"/boot/v1/bootscript?mac={mac}")
-                return self.expect(status, 200, body, b"#!ipxe")
+                # The node's own script: it boots the configured kernel (not the unknown-node script).
+                self.expect(status, 200, body, b"#!ipxe")
+                return self.expect(status, 200, body, self.plan["kernel_path"].encode())
 
             body = await self._http("bootscript", box, node["ip"], script)
             if self.save:
