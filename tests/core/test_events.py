@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import sqlalchemy as sa
 
 from pychami.core.db import Database
-from pychami.core.events import _SQLITE_INSERT, BootEventRecorder, _sqlite_row, boot_events
-from pychami.server import upgrade_schema
+from pychami.core.events import (
+    _SQLITE_INSERT,
+    BootEventRecorder,
+    _pg_copy,
+    _sqlite_row,
+    boot_events,
+)
 
 
 def test_flushed_events_read_back_unchanged(db: Database) -> None:
@@ -34,10 +38,10 @@ def test_flushed_events_read_back_unchanged(db: Database) -> None:
     assert all(before - dt.timedelta(seconds=1) <= e.ts <= dt.datetime.now(dt.UTC) for e in events)
 
 
-def test_sqlite_fast_rows_equal_what_sqlalchemy_writes(tmp_path: Path) -> None:
-    """On SQLite the driver-level insert stores the very values the generic SQLAlchemy insert does."""
-    db = Database.from_url(f"sqlite:///{tmp_path / 'e.db'}")
-    upgrade_schema(db)
+def test_fast_rows_equal_what_sqlalchemy_writes(db: Database) -> None:
+    """The driver-level insert (SQLite, PostgreSQL) stores the very values the generic SQLAlchemy insert
+    does."""
+    sqlite = db.engine.dialect.name == "sqlite"
     row = {
         "ts": dt.datetime(2026, 1, 2, 3, 4, 5, 60, tzinfo=dt.UTC),
         "stage": "kernel",
@@ -49,13 +53,17 @@ def test_sqlite_fast_rows_equal_what_sqlalchemy_writes(tmp_path: Path) -> None:
     with db.transaction() as conn:
         for detail in ({"key": "a/b"}, None):
             conn.execute(boot_events.insert(), [{**row, "detail": detail}])
-            conn.exec_driver_sql(_SQLITE_INSERT, [_sqlite_row({**row, "detail": detail})])
+            if sqlite:
+                conn.exec_driver_sql(_SQLITE_INSERT, [_sqlite_row({**row, "detail": detail})])
+            else:
+                _pg_copy(conn, [{**row, "detail": detail}])
     with db.read() as conn:
         stored = conn.exec_driver_sql(
-            "SELECT ts, xname, mac, ip, stage, source, detail FROM boot_events"
+            "SELECT ts, xname, mac, ip, stage, source, detail::text FROM boot_events ORDER BY id"
+            if db.engine.dialect.name == "postgresql"
+            else "SELECT ts, xname, mac, ip, stage, source, detail FROM boot_events ORDER BY id"
         ).all()
     assert stored[0] == stored[1] and stored[2] == stored[3]
     assert stored[0] != stored[2]
     with db.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(boot_events)).scalar() == 4
-    db.dispose()
