@@ -203,7 +203,7 @@ def create_app(
             return problem(404, "this server does not issue tokens (auth.mode is not 'local')")
         return GoJSONResponse(ctx.issuer.jwks())
 
-    # Node-facing GET/HEAD answers: in the HTTP protocol of `serve` (see run_http) and, for other
+    # Node-facing answers (the lane): in the HTTP protocol of `serve` (see run_http) and, for other
     # servers and in-process clients, as the middleware right inside the request context.
     access_log = settings.log_level == "DEBUG"
     lane = Lane(

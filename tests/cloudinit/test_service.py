@@ -17,19 +17,26 @@ from tests.cloudinit.conftest import make_app, serve
 from tests.conftest import issue
 
 
+class _Loads:
+    """A loader that numbers its loads and records the previous value each was given; ``failing``:
+    the database is down."""
+
+    def __init__(self) -> None:
+        self.previous: list[int | None] = []
+        self.failing = False
+
+    def __call__(self, previous: int | None) -> int:
+        if self.failing:
+            raise RuntimeError("database down")
+        self.previous.append(previous)
+        return len(self.previous)
+
+
 def test_refreshing_serves_stale_value_while_reloading_in_background() -> None:
     """A stale value is returned at once and replaced by a worker thread; a failed reload keeps it."""
-    loads: list[int | None] = []
-    failing = False
-
-    def load(previous: int | None) -> int:
-        if failing:
-            raise RuntimeError("database down")
-        loads.append(previous)
-        return len(loads)
+    load = _Loads()
 
     async def scenario() -> None:
-        nonlocal failing
         cache = Refreshing(load, ttl=0.05)
         assert await cache.get() == 1
         assert await cache.get() == 1
@@ -37,13 +44,13 @@ def test_refreshing_serves_stale_value_while_reloading_in_background() -> None:
         assert await cache.get() == 1  # stale, refresh scheduled
         await _settle(cache)
         assert await cache.get() == 2
-        assert loads == [None, 1]
-        failing = True
+        assert load.previous == [None, 1]
+        load.failing = True
         time.sleep(0.06)
         assert await cache.get() == 2
         await _settle(cache)
         assert await cache.get() == 2
-        assert loads == [None, 1]
+        assert load.previous == [None, 1]
 
     asyncio.run(scenario())
 
@@ -67,15 +74,10 @@ class _InlineExecutor(concurrent.futures.ThreadPoolExecutor):
 
 def test_refreshing_keeps_refreshing_after_a_refresh_that_finishes_at_once() -> None:
     """A background refresh that completes before it is even handed back does not block later ones."""
-    loads: list[int | None] = []
-
-    def load(previous: int | None) -> int:
-        loads.append(previous)
-        return len(loads)
 
     async def scenario() -> None:
         asyncio.get_running_loop().set_default_executor(_InlineExecutor())
-        cache = Refreshing(load, ttl=0.01)
+        cache = Refreshing(_Loads(), ttl=0.01)
         assert await cache.get() == 1
         for expected in (2, 3, 4):
             time.sleep(0.02)
@@ -143,23 +145,15 @@ def test_json_null_means_empty_as_in_go(tmp_path: Path, db: Database) -> None:
 def test_refreshing_reloads_a_value_older_than_two_ttls_before_serving_it() -> None:
     """After an idle spell the first reader waits for the database instead of getting the old value,
     unless the database is down, when the old value is served (and asked for again a TTL later)."""
-    loads: list[int | None] = []
-    failing = False
-
-    def load(previous: int | None) -> int:
-        if failing:
-            raise RuntimeError("database down")
-        loads.append(previous)
-        return len(loads)
+    load = _Loads()
 
     async def scenario() -> None:
-        nonlocal failing
         cache = Refreshing(load, ttl=0.05)
         assert await cache.get() == 1
         time.sleep(0.12)
         assert cache.peek() is None  # too old to serve without asking
         assert await cache.get() == 2
-        failing = True
+        load.failing = True
         time.sleep(0.12)
         assert await cache.get() == 2
         assert cache.peek() == 2  # served for another TTL without a new attempt

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import time
 from email.utils import formatdate
 from pathlib import Path
@@ -78,6 +79,15 @@ def quick_reply(request: NodeRequest, path: Path, st: os.stat_result) -> Reply |
     return Reply(206, data, OCTETS, headers)
 
 
+def _regular_file_stat(path: Path) -> os.stat_result | None:
+    """``path``'s stat if it is a regular file (links followed), else None."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st if stat.S_ISREG(st.st_mode) else None
+
+
 def build(ctx: AppContext) -> list[APIRouter]:
     store = LocalObjectStore(ctx.settings.data_dir / "objects", BUCKET)
     root = (ctx.settings.data_dir / "objects" / BUCKET).resolve()
@@ -86,23 +96,30 @@ def build(ctx: AppContext) -> list[APIRouter]:
     #: key -> (resolved path, when resolved): a storm asks for the same two files 40,000 times.
     resolved_at: dict[str, tuple[Path, float]] = {}
 
-    def locate(key: str) -> Path:
+    def find(key: str) -> tuple[Path, os.stat_result]:
+        """The regular file published under ``key`` (inside the store) and its stat, with one ``stat``
+        while its resolved path is cached; NotFound otherwise."""
+        if "\x00" in key:
+            raise BadRequest("invalid key")
         hit = resolved_at.get(key)
         now = time.monotonic()
-        if hit is not None and now - hit[1] < RESOLVE_TTL and hit[0].is_file():
-            return hit[0]
+        if hit is not None and now - hit[1] < RESOLVE_TTL:
+            st = _regular_file_stat(hit[0])
+            if st is not None:
+                return hit[0], st
         path = store.path(key)  # refuses absolute keys, '..' and empty parts
         try:
             resolved = path.resolve(strict=True)
         except (FileNotFoundError, NotADirectoryError):
             raise NotFound(f"no such boot file: {key}") from None
-        if not resolved.is_relative_to(root) or not resolved.is_file():
+        st = _regular_file_stat(resolved) if resolved.is_relative_to(root) else None
+        if st is None:
             # A symlink out of the store, or a directory: never served.
             raise NotFound(f"no such boot file: {key}")
         if len(resolved_at) > 1024:
             resolved_at.clear()
         resolved_at[key] = (resolved, now)
-        return resolved
+        return resolved, st
 
     def record(key: str, request: NodeRequest) -> None:
         range_header = request.header(b"range")
@@ -119,33 +136,25 @@ def build(ctx: AppContext) -> list[APIRouter]:
                 detail={"key": key},
             )
 
-    def find(key: str) -> tuple[Path, os.stat_result]:
-        if "\x00" in key:
-            raise BadRequest("invalid key")
-        path = locate(key)
-        return path, path.stat()
+    async def boot_file(key: str, request: Request) -> Response:
+        """A published kernel, initramfs or SquashFS (public: nodes fetch them without a token)."""
+        view = node_request(request)
+        path, st = find(key)
+        reply = quick_reply(view, path, st)
+        record(key, view)
+        return (
+            reply.response() if reply is not None else FileResponse(path, media_type=OCTETS, stat_result=st)
+        )
 
-    def quick(key: str, request: NodeRequest) -> Reply | None:
-        """HEAD and small single Range reads: one stat and one pread, on the event loop (no
-        worker-thread round trips); None for what must stream."""
+    def lane(request: NodeRequest) -> Reply | None:
+        """HEAD and small single Range reads: one stat and one pread, on the event loop (no worker-thread
+        round trips); None for what must stream (the route answers it)."""
+        key = request.path[len(PREFIX) :]
         path, st = find(key)
         reply = quick_reply(request, path, st)
         if reply is not None:
             record(key, request)
         return reply
-
-    async def boot_file(key: str, request: Request) -> Response:
-        """A published kernel, initramfs or SquashFS (public: nodes fetch them without a token)."""
-        view = node_request(request)
-        reply = quick(key, view)
-        if reply is not None:
-            return reply.response()
-        path, st = find(key)
-        record(key, view)
-        return FileResponse(path, media_type=OCTETS, stat_result=st)
-
-    def lane(request: NodeRequest) -> Reply | None:
-        return quick(request.path[len(PREFIX) :], request)
 
     ctx.registry.setdefault(LANE_ROUTES, {}).update(
         {("GET", PREFIX + "*"): lane, ("HEAD", PREFIX + "*"): lane}

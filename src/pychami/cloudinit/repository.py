@@ -147,9 +147,6 @@ class CloudInitRepository:
 
     # phone-home -------------------------------------------------------------------------------------
 
-    def put_host_keys(self, conn: Connection, node_id: str, ip: str, keys: HostKeys) -> None:
-        self.put_many_host_keys(conn, [(node_id, ip, keys)])
-
     def put_many_host_keys(self, conn: Connection, entries: Sequence[tuple[str, str, HostKeys]]) -> None:
         """Store (node id, address, keys) entries; of one node's entries the last wins."""
         now = _now()

@@ -51,29 +51,22 @@ def _pg_copy(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
 
 
 def _pg_row(row: dict[str, Any]) -> tuple[Any, ...]:
-    return (
-        row["ts"],
-        row["xname"],
-        row["mac"],
-        row["ip"],
-        row["stage"],
-        row["source"],
-        json.dumps(row["detail"]),
-    )
+    return _driver_row(row, row["ts"])
 
 
 def _sqlite_row(row: dict[str, Any]) -> tuple[Any, ...]:
     ts: dt.datetime = row["ts"]
-    return (
+    text = (
         f"{ts.year:04d}-{ts.month:02d}-{ts.day:02d} {ts.hour:02d}:{ts.minute:02d}:{ts.second:02d}"
-        f".{ts.microsecond:06d}",
-        row["xname"],
-        row["mac"],
-        row["ip"],
-        row["stage"],
-        row["source"],
-        json.dumps(row["detail"]),
+        f".{ts.microsecond:06d}"
     )
+    return _driver_row(row, text)
+
+
+def _driver_row(row: dict[str, Any], ts: Any) -> tuple[Any, ...]:
+    """A row in column order for the driver, with ``ts`` as the driver takes it and the detail as the JSON
+    text SQLAlchemy's JSON type writes."""
+    return (ts, row["xname"], row["mac"], row["ip"], row["stage"], row["source"], json.dumps(row["detail"]))
 
 
 @dataclass(frozen=True)
@@ -132,9 +125,10 @@ class BootEventRecorder:
             return 0
         try:
             with self._db.transaction() as conn:
-                # The driver's executemany with plain tuples, in the exact form SQLAlchemy's DATETIME
-                # and JSON types store: a boot storm writes ~13 events per node, and the generic path
-                # (parameter processing per row, 12-20 µs) held the GIL long enough to delay DHCP answers.
+                # Plain tuples straight to the driver (SQLite's executemany, PostgreSQL's COPY), in the
+                # exact form SQLAlchemy's DATETIME and JSON types store: a boot storm writes ~13 events
+                # per node, and the generic path (parameter processing per row, 12-20 µs) held the GIL
+                # long enough to delay DHCP answers.
                 if conn.dialect.name == "sqlite":
                     conn.exec_driver_sql(_SQLITE_INSERT, [_sqlite_row(r) for r in rows])
                 elif conn.dialect.name == "postgresql":
